@@ -180,7 +180,7 @@ def test_online_retail_interactions_counts():
     assert len(data.interactions) == 386_326
     assert data.n_users == 4_334
     assert data.interactions["item_id"].nunique() == 3_659
-    # The catalog also holds the 139 products only bought by customers without an id.
+    # The catalog also contains the 139 products only bought by customers without an id.
     assert data.n_items == 3_798
     assert (data.interactions["weight"] == 1.0).all()
     assert data.drops.rows_in == 541_909

@@ -194,7 +194,7 @@ def load_online_retail_interactions(path: Path | str | None = None) -> RecData:
 
     Lines are cleaned by `domains.sources.online_retail` with a required customer id, then reduced
     to one event per (customer, product, invoice) with weight 1.0, so buying a product counts once
-    per invoice whatever the quantity. The catalog holds every product with a clean line, including
+    per invoice whatever the quantity. The catalog contains every product with a clean line, including
     products only sold to customers without an id, and uses each product's most frequent
     description as text. `drops` counts the cleaning drops and the merged repeat lines.
     """

@@ -161,7 +161,9 @@ def _check_holdout_days(holdout_days: float, df: pd.DataFrame) -> None:
 
 def _filter_holdout(part: pd.DataFrame, train: pd.DataFrame, name: str, drops: DropReport) -> pd.DataFrame:
     """Remove rows of unknown users, pairs seen in train and repeated pairs from a valid or test part."""
-    part = drops.drop(part, ~part["user_id"].isin(train["user_id"]), f"{name}: user not in train")
+    # isin on unique values: pandas 3 string columns convert the isin argument value by value.
+    train_users = train["user_id"].unique()
+    part = drops.drop(part, ~part["user_id"].isin(train_users), f"{name}: user not in train")
 
     train_pairs = pd.MultiIndex.from_frame(train[["user_id", "item_id"]])
     part_pairs = pd.MultiIndex.from_frame(part[["user_id", "item_id"]])
@@ -230,11 +232,11 @@ class InteractionIndex:
 
     @staticmethod
     def _lookup(index: pd.Index, ids: Iterable[str] | str, kind: str) -> np.ndarray:
-        values = [ids] if isinstance(ids, str) else list(ids)
-        positions = index.get_indexer(pd.Index(values, dtype=object).astype(str))
+        values = pd.Index([ids] if isinstance(ids, str) else ids).astype(str)
+        positions = index.get_indexer(values)
         unknown = positions < 0
         if unknown.any():
-            examples = pd.unique(np.asarray(values, dtype=object)[unknown])[:5].tolist()
+            examples = values[unknown].unique()[:5].tolist()
             where = "in the training data" if kind == "user" else "in the item catalog"
             raise KeyError(
                 f"unknown {kind} ids {examples} ({int(unknown.sum())} rows): the model never saw them {where}; "

@@ -1,6 +1,6 @@
 """Reading and cleaning of the UCI Online Retail transaction log, shared by the recommend and pricing domains.
 
-The committed copy (`data/online_retail.csv.gz`) holds all 541,909 invoice lines of a UK gift-ware
+The committed copy (`data/online_retail.csv.gz`) contains all 541,909 invoice lines of a UK gift-ware
 retailer from 2010-12-01 to 2011-12-09, with the columns InvoiceNo, StockCode, Description, Quantity,
 InvoiceDate, UnitPrice (GBP per unit), CustomerID and Country.
 """
