@@ -237,10 +237,12 @@ class InteractionIndex:
         unknown = positions < 0
         if unknown.any():
             examples = values[unknown].unique()[:5].tolist()
-            where = "in the training data" if kind == "user" else "in the item catalog"
+            if kind == "user":
+                reason = "the model never saw them in the training data; fit on data that contains them"
+            else:
+                reason = "they are not in the item catalog; add them to the items table"
             raise KeyError(
-                f"unknown {kind} ids {examples} ({int(unknown.sum())} rows): the model never saw them {where}; "
-                f"fit on data that contains them or filter them out before scoring"
+                f"unknown {kind} ids {examples} ({int(unknown.sum())} rows): {reason} or filter them out before scoring"
             )
         return positions.astype(np.int64)
 
