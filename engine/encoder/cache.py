@@ -71,7 +71,7 @@ class EmbeddingCache:
             for digest, dim, blob in rows:
                 if dim != self.dim:
                     raise ValueError(
-                        f"cache {str(self.path)!r} holds a {dim}-dimensional row for model key {self.model_key!r}, "
+                        f"cache {str(self.path)!r} contains a {dim}-dimensional row for model key {self.model_key!r}, "
                         f"expected {self.dim}; delete the cache file to rebuild it"
                     )
                 found[by_digest[digest]] = np.frombuffer(blob, dtype=np.float32)

@@ -52,7 +52,7 @@ class EncoderConfig(BaseModel):
 
 
 def resolve_model_path(model: str) -> Path:
-    """Return the local folder that holds the model's config.json and weights.
+    """Return the local folder that contains the model's config.json and weights.
 
     `model` is the bundled default name, a local folder, or a Hugging Face repository id that is
     already in the local Hugging Face cache (or downloadable when HF_HUB_OFFLINE is not set).

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_device(device: str) -> str:
-    """Map "auto" to "cuda" when torch sees a GPU, else "cpu"; raise when "cuda" is set but absent."""
+    """Map "auto" to "cuda" when torch.cuda.is_available(), else to "cpu". Raise when "cuda" is set but missing."""
     import torch
 
     if device == "auto":

@@ -20,7 +20,7 @@ _thread_warning_logged = False
 
 
 class EncoderActor:
-    """Ray actor body: holds one `TextEncoder` and encodes chunks of texts with it."""
+    """Ray actor body: keeps one loaded `TextEncoder` and encodes chunks of texts with it."""
 
     def __init__(self, config: EncoderConfig):
         self.threads = _limit_torch_threads()
@@ -48,7 +48,7 @@ def _limit_torch_threads() -> int:
     current = torch.get_num_threads()
     if current > threads and not _thread_warning_logged:
         logger.warning(
-            "torch would use %d threads in a Ray worker that holds %s CPUs; setting torch threads to %d",
+            "torch would use %d threads in a Ray worker allocated %s CPUs; setting torch threads to %d",
             current,
             allocated,
             threads,
@@ -61,7 +61,7 @@ def _limit_torch_threads() -> int:
 def plan_chunks(n_texts: int, batch_size: int, n_actors: int) -> list[slice]:
     """Split `n_texts` into slices of whole batches, about CHUNKS_PER_ACTOR per actor.
 
-    A chunk holds at least one batch and at most MAX_BATCHES_PER_CHUNK batches, so progress is
+    A chunk contains at least one batch and at most MAX_BATCHES_PER_CHUNK batches, so progress is
     reported often and no single remote call carries a large payload.
     """
     if n_texts == 0:
