@@ -174,8 +174,9 @@ def test_cache_key_depends_on_max_length(tmp_path):
 def test_ray_path_equals_local_path(ray_local, tmp_path):
     texts = PRODUCTS + [f"{text} GIFT" for text in PRODUCTS]
     local = encode_texts(texts, local_config(tmp_path / "local"), use_ray=False)
+    # More actors than the fixture's 2 CPUs: the call caps the count instead of waiting forever.
     on_ray, stats = encode_texts(
-        texts, local_config(tmp_path / "ray", batch_size=4, num_actors=2), use_ray=True, return_stats=True
+        texts, local_config(tmp_path / "ray", batch_size=4, num_actors=3), use_ray=True, return_stats=True
     )
     assert stats.n_encoded == len(texts)
     np.testing.assert_allclose(on_ray, local, atol=1e-5)

@@ -80,6 +80,7 @@ class TextEncoder:
         model = AutoModel.from_pretrained(path)
         model.eval()
         if self.device == "cuda":
+            # NOTE: this float16 path has not been run on a GPU yet; only the CPU path is tested.
             model = model.to(device="cuda", dtype=torch.float16)
         self._model = model
         logger.info("loaded encoder %s on %s (dim=%d)", self.model_id, self.device, self.dim)

@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCHES_PER_CHUNK = 16
 CHUNKS_PER_ACTOR = 4
+WAIT_WARNING_S = 120.0
 _thread_warning_logged = False
 
 
@@ -89,7 +90,20 @@ def _actor_options(ray, config: EncoderConfig) -> tuple[dict, EncoderConfig]:
     use_gpu = config.device != "cpu" and cluster_gpus >= 1
     device = "cuda" if use_gpu else "cpu"
     options = {"num_cpus": 1, "num_gpus": 1 if use_gpu else 0}
+    # NOTE: the GPU branch (num_gpus=1, float16 in the actor) has not been run on a machine with a GPU.
     return options, config.model_copy(update={"device": device, "show_progress": False})
+
+
+def _count_actors(ray, requested: int, n_chunks: int, use_gpu: bool) -> int:
+    """Cap the actor count at the chunk count and at the cluster's CPUs (or GPUs), so none waits forever."""
+    resource = "GPU" if use_gpu else "CPU"
+    capacity = max(1, int(ray.cluster_resources().get(resource, 1.0)))
+    count = min(requested, n_chunks, capacity)
+    if requested > capacity:
+        logger.warning(
+            "num_actors=%d exceeds the %d %ss of the Ray cluster; starting %d actors", requested, capacity, resource, count
+        )
+    return count
 
 
 def encode_on_ray(texts: Sequence[str], config: EncoderConfig) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -106,7 +120,7 @@ def encode_on_ray(texts: Sequence[str], config: EncoderConfig) -> Iterator[tuple
     # Sorting by length puts texts of similar length in one chunk, which reduces padding.
     ordered = sorted(texts, key=len, reverse=True)
     chunks = [ordered[part] for part in plan_chunks(len(ordered), config.batch_size, config.num_actors)]
-    n_actors = min(config.num_actors, len(chunks))
+    n_actors = _count_actors(ray, config.num_actors, len(chunks), options["num_gpus"] > 0)
     remote_class = ray.remote(**options)(EncoderActor)
     actors = [remote_class.remote(actor_config) for _ in range(n_actors)]
     logger.info(
@@ -115,7 +129,14 @@ def encode_on_ray(texts: Sequence[str], config: EncoderConfig) -> Iterator[tuple
     try:
         pending = {actors[i % n_actors].encode.remote(chunk): chunk for i, chunk in enumerate(chunks)}
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_WARNING_S)
+            if not done:
+                logger.warning(
+                    "no chunk finished in %.0f s (%d chunks pending); the actors may be waiting for free %s in the Ray cluster",
+                    WAIT_WARNING_S,
+                    len(pending),
+                    "GPUs" if options["num_gpus"] else "CPUs",
+                )
             for ref in done:
                 yield pending.pop(ref), ray.get(ref)
     finally:
