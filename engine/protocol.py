@@ -144,6 +144,10 @@ class Domain(ABC):
     def load_state(self, directory: Path) -> Any:
         """Read back what `save_state` wrote."""
 
+    def extra_report(self, models: dict[str, Model], blender: Any, data: DomainData, embeddings: np.ndarray, folder: Path) -> str | None:
+        """Optionally write domain-specific results (tables, plots) into `folder`; return Markdown for the report."""
+        return None
+
     @abstractmethod
     def decide(self, bundle: "Any", request: dict[str, Any]) -> dict[str, Any]:
         """Answer one request from a loaded artifact with a decision and its explanation."""

@@ -93,7 +93,9 @@ def _plot_segments(folder: Path, domain: Domain, segments: dict, metric: str) ->
     return name
 
 
-def write_report(folder: Path, domain: Domain, config, metrics: dict, blenders: dict, valid_outputs: Outputs, test_outputs: Outputs) -> Path:
+def write_report(
+    folder: Path, domain: Domain, config, metrics: dict, blenders: dict, valid_outputs: Outputs, test_outputs: Outputs, extra: str | None = None
+) -> Path:
     """Write report.md and its plots into the artifact folder and return the report path."""
     metric = metrics["selection"]["metric"]
     alpha_plot = _plot_alpha(folder, domain, blenders, test_outputs, metric)
@@ -120,6 +122,8 @@ def write_report(folder: Path, domain: Domain, config, metrics: dict, blenders: 
         lines += [format_table(segment_rows, markdown=True), ""]
         if segment_plot:
             lines += [f"![{metric} per segment]({segment_plot})", ""]
+    if extra:
+        lines += [extra.rstrip(), ""]
     lines += ["## Timings (s)", ""] + [f"- {step}: {seconds:.1f}" for step, seconds in metrics["timings_s"].items()]
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")

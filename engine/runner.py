@@ -181,7 +181,8 @@ def run(config: RunConfig) -> RunResult:
                 "timings_s": timings,
             }
             (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-            write_report(folder, domain, config, metrics, blenders, valid_outputs, test_outputs)
+            extra = domain.extra_report(models, blenders[selection["selected"]], data, embeddings, folder)
+            write_report(folder, domain, config, metrics, blenders, valid_outputs, test_outputs, extra)
 
         artifact = write_artifact(config.output_dir, config.domain, data.fingerprint(), write, {"selected_blender": selection["selected"]})
         return RunResult(artifact, table, segments, selection["selected"], timings, {"selection": selection, "data": data.summary()})
