@@ -87,6 +87,8 @@ def _command_run(args) -> int:
     if result.segments:
         print("\nPer segment:")
         print(format_table({f"{segment} / {model}": values for segment, per_model in result.segments.items() for model, values in per_model.items()}))
+    if result.extra.get("domain_report"):
+        print("\n" + result.extra["domain_report"].strip())
     print(f"\nSelected blender: {result.selected}")
     print(f"Artifact: {result.artifact}\nReport:   {result.artifact / 'report.md'}")
     print(f"Total time: {result.timings_s['total']:.1f} s")

@@ -162,6 +162,8 @@ def run(config: RunConfig) -> RunResult:
         timings["evaluate"] = time.perf_counter() - step
         timings["total"] = time.perf_counter() - clock
 
+        domain_report: list[str] = []
+
         def write(folder: Path) -> None:
             (folder / "config.json").write_text(config.model_dump_json(indent=2))
             (folder / "blenders.json").write_text(
@@ -182,10 +184,11 @@ def run(config: RunConfig) -> RunResult:
             }
             (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
             extra = domain.extra_report(models, blenders[selection["selected"]], data, embeddings, folder)
+            domain_report.append(extra or "")
             write_report(folder, domain, config, metrics, blenders, valid_outputs, test_outputs, extra)
 
         artifact = write_artifact(config.output_dir, config.domain, data.fingerprint(), write, {"selected_blender": selection["selected"]})
-        return RunResult(artifact, table, segments, selection["selected"], timings, {"selection": selection, "data": data.summary()})
+        return RunResult(artifact, table, segments, selection["selected"], timings, {"selection": selection, "data": data.summary(), "domain_report": domain_report[0]})
     finally:
         if started_ray:
             ray.shutdown()
