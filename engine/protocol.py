@@ -38,7 +38,7 @@ class TargetKind(str, enum.Enum):
 
     RANKING = "ranking"  # scores per (user, item), normalized per user before blending
     PROBABILITY = "probability"  # probabilities, blended as logits
-    QUANTITY = "quantity"  # positive quantities such as demand, blended in log units
+    QUANTITY = "quantity"  # non-negative quantities such as demand, blended as log1p(q)
 
 
 @runtime_checkable

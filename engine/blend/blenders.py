@@ -200,7 +200,7 @@ def _surrogate(target: TargetKind, truth, rows, deep_rows: np.ndarray | None):
     observed = torch.as_tensor(np.asarray(truth, dtype=np.float64), dtype=torch.float32)
     if target is TargetKind.PROBABILITY:
         return lambda blended, _: torch.nn.functional.binary_cross_entropy_with_logits(blended, observed)
-    log_observed = torch.log(torch.clamp(observed, min=1e-6))
+    log_observed = torch.log1p(torch.clamp(observed, min=0.0))
     return lambda blended, _: torch.mean((blended - log_observed) ** 2)
 
 

@@ -1,7 +1,7 @@
 """Put deep and classic outputs on one scale before mixing them.
 
 Rankings are z-scored per user over that user's candidate items, probabilities become logits and
-quantities become natural logs. Blended values stay in that space: a ranking only needs the order,
+quantities become log1p(q), a log scale that keeps zero demand finite. Blended values stay in that space: a ranking only needs the order,
 and `to_natural` maps probabilities and quantities back.
 """
 
@@ -41,7 +41,7 @@ def to_blend_space(values: np.ndarray, target: TargetKind, exclude: sp.csr_matri
     if target is TargetKind.QUANTITY:
         if np.any(values < 0):
             raise ValueError(f"quantity outputs must be >= 0; got minimum {float(np.min(values))}")
-        return np.log(np.maximum(values.astype(np.float64), EPSILON))
+        return np.log1p(values.astype(np.float64))
     raise ValueError(f"unknown target kind {target!r}; expected one of {[kind.value for kind in TargetKind]}")
 
 
@@ -50,5 +50,5 @@ def to_natural(blended: np.ndarray, target: TargetKind) -> np.ndarray:
     if target is TargetKind.PROBABILITY:
         return 1.0 / (1.0 + np.exp(-blended))
     if target is TargetKind.QUANTITY:
-        return np.exp(blended)
+        return np.expm1(blended)
     return blended
