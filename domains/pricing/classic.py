@@ -51,7 +51,7 @@ class GBDTDemandModel:
         colsample_bytree: float = 0.8,
         extra_features: Sequence[str] = (),
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate

@@ -82,7 +82,7 @@ class DeepDemandModel:
         weight_decay: float = 1e-5,
         extra_features: Sequence[str] = (),
         random_state: int = 0,
-        num_threads: int = 2,
+        num_threads: int = 1,
     ) -> None:
         self.hidden = hidden
         self.text_dim = text_dim

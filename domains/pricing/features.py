@@ -22,6 +22,7 @@ __all__ = [
     "build_features",
     "temporal_split",
     "series_keys",
+    "series_ids",
 ]
 
 TARGET = "log_demand"
@@ -37,6 +38,14 @@ STAT_FEATURES = ("product_mean_log_demand", "series_mean_log_demand", "product_l
 def series_keys(frame: pd.DataFrame) -> list[str]:
     """Return the columns that identify one time series: product_id, plus segment when present."""
     return ["product_id", "segment"] if "segment" in frame.columns else ["product_id"]
+
+
+def series_ids(frame: pd.DataFrame) -> pd.Series:
+    """Return one str id per row for its time series: "product_id" or "product_id|segment"."""
+    ids = frame["product_id"].astype(str)
+    if "segment" in frame.columns:
+        ids = ids + "|" + frame["segment"].astype(str)
+    return ids
 
 
 def add_history_features(panel: pd.DataFrame, *, window: int = 4) -> pd.DataFrame:
@@ -79,8 +88,7 @@ class ProductStats:
         log_demand = np.log1p(train["quantity"].astype(float))
         log_price = np.log(train["price"].astype(float))
         by_product = train["product_id"].astype(str)
-        keys = series_keys(train)
-        series_id = train[keys].astype(str).agg("|".join, axis=1)
+        series_id = series_ids(train)
         return cls(
             product_mean_=log_demand.groupby(by_product).mean(),
             series_mean_=log_demand.groupby(series_id).mean(),
@@ -106,8 +114,7 @@ def build_features(
     if missing:
         raise ValueError(f"build_features: missing column(s) {missing}; call add_history_features on the panel first")
     product = frame["product_id"].astype(str)
-    keys = series_keys(frame)
-    series_id = frame[keys].astype(str).agg("|".join, axis=1)
+    series_id = series_ids(frame)
 
     features = pd.DataFrame(index=frame.index)
     ref_log_price = product.map(stats.ref_log_price_).astype(float)
