@@ -63,6 +63,7 @@ def write_artifact(output_dir: Path, domain: str, fingerprint: str, write: Calla
             "domain": domain,
             "data_fingerprint": fingerprint,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "created_ns": time.time_ns(),
             **metadata,
             "files": _file_hashes(staging),
         }
@@ -78,15 +79,28 @@ def write_artifact(output_dir: Path, domain: str, fingerprint: str, write: Calla
     return final
 
 
+def _creation_order(folder: Path) -> tuple[str, int, str]:
+    """Sort key of an artifact folder: the timestamp in its name, then the manifest's created_ns.
+
+    Folder names only have one-second resolution and end with the data fingerprint, so two
+    artifacts written within the same second would otherwise be ordered by fingerprint.
+    """
+    try:
+        created_ns = int(json.loads((folder / MANIFEST).read_text()).get("created_ns", 0))
+    except (OSError, ValueError, TypeError):
+        created_ns = 0
+    return folder.name[:15], created_ns, folder.name
+
+
 def resolve_artifact(path: str | Path) -> Path:
     """Return `path` if it is an artifact, or the newest complete artifact inside a domain folder."""
     path = Path(path)
     if (path / MANIFEST).is_file():
         return path
     if path.is_dir():
-        candidates = sorted(child for child in path.iterdir() if (child / MANIFEST).is_file() and not child.name.startswith("."))
+        candidates = [child for child in path.iterdir() if (child / MANIFEST).is_file() and not child.name.startswith(".")]
         if candidates:
-            return candidates[-1]
+            return max(candidates, key=_creation_order)
     raise ArtifactError(
         f"no artifact found at {str(path)!r}: expected a folder with {MANIFEST}, or a domain folder such as "
         "runs/recommend that contains artifacts. Run `python -m engine run` first"
