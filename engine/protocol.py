@@ -43,12 +43,15 @@ class TargetKind(str, enum.Enum):
 
 @runtime_checkable
 class Model(Protocol):
-    """A deep or classic model as the engine handles it: fitted in a Ray task, saved, loaded."""
+    """A deep or classic model as the engine handles it: fitted in a Ray task, saved, loaded.
 
-    def save(self, directory: Path) -> None: ...
+    `save(path)` creates `path` as a folder or as a single file; `load(path)` reads it back.
+    """
+
+    def save(self, path: Path) -> Any: ...
 
     @classmethod
-    def load(cls, directory: Path) -> "Model": ...
+    def load(cls, path: Path) -> "Model": ...
 
 
 class DomainData(ABC):

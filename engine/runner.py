@@ -169,8 +169,9 @@ def run(config: RunConfig) -> RunResult:
             (folder / "blenders.json").write_text(
                 json.dumps({"selected": selection["selected"], "blenders": {n: b.to_dict() for n, b in blenders.items()}}, indent=2)
             )
+            (folder / "models").mkdir()
             for side, model in models.items():
-                (folder / "models" / side).mkdir(parents=True)
+                # A model writes a folder or a single file at this path, whichever it needs.
                 model.save(folder / "models" / side)
             (folder / "state").mkdir()
             domain.save_state(data, embeddings, folder / "state")
