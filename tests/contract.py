@@ -142,6 +142,8 @@ class DomainContract:
         """Save models and state to disk, load them back, and assemble a Bundle like load_artifact does."""
         folder = tmp_path_factory.mktemp(f"{cls.domain_name}-bundle")
         loaded = {}
+        # As in the runner: each model writes a folder or a single file at models/<side>.
+        (folder / "models").mkdir()
         for side, model in models.items():
             model.save(folder / "models" / side)
             loaded[side] = type(model).load(folder / "models" / side)
