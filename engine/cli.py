@@ -136,7 +136,11 @@ def _command_domains(args) -> int:
     from engine.registry import available_domains, get_domain_class
 
     for name in available_domains():
-        domain_class = get_domain_class(name)
+        try:
+            domain_class = get_domain_class(name)
+        except (ImportError, TypeError) as error:
+            print(f"{name}: failed to load ({type(error).__name__}: {error})")
+            continue
         print(f"{name}: target={domain_class.target.value} ({domain_class.__module__}.{domain_class.__name__})")
     return 0
 
