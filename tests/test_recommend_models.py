@@ -87,7 +87,7 @@ def any_model(request, cf_model, deep_model):
     return cf_model if request.param == "cf" else deep_model
 
 
-# ----------------------------------------------------------------------------- known answers
+# ---------------------------------------------------------------------------- known-answer cases
 @pytest.mark.parametrize("seen", [[0, 1, 2], [3, 4]])
 def test_rest_of_block_ranks_first(any_model, seen):
     scores = any_model.score(history(seen))[0]

@@ -71,7 +71,7 @@ def check_item_index(item: Any, n_items: int) -> int:
     if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
         raise KeyError(f"item must be an integer column index, got {item!r}")
     if not 0 <= int(item) < n_items:
-        raise KeyError(f"item {item} is out of range; the model knows items 0..{n_items - 1}")
+        raise KeyError(f"item {item} is out of range; valid items are 0..{n_items - 1}")
     return int(item)
 
 
@@ -223,7 +223,7 @@ class CFRecommender:
     def _fit_als(self, matrix: sp.csr_matrix) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        # alpha is applied in _confidence, so implicit sees alpha=1 and uses the cells as confidences.
+        # alpha is applied in _confidence, so implicit gets alpha=1 and uses the cell values as confidences.
         model = AlternatingLeastSquares(
             factors=self.factors,
             regularization=self.effective_regularization,
@@ -266,7 +266,7 @@ class CFRecommender:
     def score(self, history: sp.csr_matrix) -> np.ndarray:
         """Return float32 scores of shape (n_rows, n_items) for every item; seen items are not masked.
 
-        `history` has shape (n_rows, n_items); each row holds one user's known items with their weights.
+        `history` has shape (n_rows, n_items); each row contains one user's known items with their weights.
         """
         self._check_fitted()
         rows = check_history(history, self.n_items_)

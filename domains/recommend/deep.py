@@ -83,16 +83,16 @@ class TwoTowerRecommender:
 
     def __init__(
         self,
-        dim: int = 128,
-        hidden_dim: int = 256,
+        dim: int = 64,
+        hidden_dim: int = 128,
         dropout: float = 0.1,
         input_dropout: float = 0.5,
-        id_dropout: float = 0.25,
+        id_dropout: float = 0.1,
         min_id_count: int = 6,
-        epochs: int = 40,
-        lr: float = 3e-3,
+        epochs: int = 60,
+        lr: float = 1e-2,
         batch_size: int = 128,
-        weight_decay: float = 1e-5,
+        weight_decay: float = 0.0,
         random_state: int = 42,
         num_threads: int = 2,
     ):
