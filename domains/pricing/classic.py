@@ -114,7 +114,7 @@ class GBDTDemandModel:
         with Path(path).open("rb") as handle:
             model = pickle.load(handle)
         if not isinstance(model, cls):
-            raise TypeError(f"{str(path)!r} holds a {type(model).__name__}, not a {cls.__name__}")
+            raise TypeError(f"{str(path)!r} contains a {type(model).__name__}, not a {cls.__name__}")
         return model
 
     def _check_fitted(self) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from domains.pricing.classic import ensure_history_features
-from domains.pricing.features import PRICE_FEATURES, TARGET, ProductStats, build_features
+from domains.pricing.features import LINEAR_UNSAFE_FEATURES, PRICE_FEATURES, TARGET, ProductStats, build_features
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,9 @@ class DeepDemandModel:
         self.embeddings_ = self._check_embeddings(product_embeddings)
         self.stats_ = ProductStats.fit(frame)
         features = build_features(frame, self.stats_, extra_features=self.extra_features)
-        self.numeric_names_ = [name for name in features.columns if name not in PRICE_FEATURES]
+        self.numeric_names_ = [
+            name for name in features.columns if name not in PRICE_FEATURES and name not in LINEAR_UNSAFE_FEATURES
+        ]
         numeric = features[self.numeric_names_].to_numpy(dtype=np.float32)
         self.numeric_mean_ = numeric.mean(axis=0)
         self.numeric_scale_ = numeric.std(axis=0) + 1e-6

@@ -30,8 +30,18 @@ TARGET = "log_demand"
 PRICE_FEATURES = ("log_price", "rel_log_price", "price_change")
 """Features that increase with the current own price; demand models keep demand non-increasing in them."""
 
-HISTORY_FEATURES = ("lag_log_demand", "rolling_log_demand", "weeks_since_last", "has_history")
-CALENDAR_FEATURES = ("week_of_year", "month")
+HISTORY_FEATURES = (
+    "lag_log_demand",
+    "rolling_log_demand",
+    "expanding_log_demand",
+    "past_ref_log_price",
+    "prior_weeks",
+    "weeks_since_last",
+    "has_history",
+)
+CALENDAR_FEATURES = ("week_of_year", "month", "week_sin", "week_cos")
+LINEAR_UNSAFE_FEATURES = ("week_of_year", "month")
+"""Calendar features that are unbounded in effect for linear layers; the deep model leaves them out."""
 STAT_FEATURES = ("product_mean_log_demand", "series_mean_log_demand", "product_log_weeks", "ref_log_price")
 
 
@@ -64,6 +74,9 @@ def add_history_features(panel: pd.DataFrame, *, window: int = 4) -> pd.DataFram
     frame["lag_log_demand"] = grouped[TARGET].shift(1)
     frame["lag_log_price"] = grouped["log_price"].shift(1)
     frame["rolling_log_demand"] = grouped[TARGET].transform(lambda s: s.shift(1).rolling(window, min_periods=1).mean())
+    frame["expanding_log_demand"] = grouped[TARGET].transform(lambda s: s.shift(1).expanding().mean())
+    frame["past_ref_log_price"] = grouped["log_price"].transform(lambda s: s.shift(1).expanding().median())
+    frame["prior_weeks"] = grouped.cumcount().astype(float)
     previous_period = grouped["period"].shift(1)
     frame["weeks_since_last"] = ((frame["period"] - previous_period).dt.days / 7.0).fillna(0.0)
     frame["has_history"] = frame["lag_log_demand"].notna().astype(float)
@@ -79,6 +92,7 @@ class ProductStats:
     product_log_weeks_: pd.Series = field(default_factory=pd.Series)
     ref_log_price_: pd.Series = field(default_factory=pd.Series)
     global_mean_: float = 0.0
+    global_ref_log_price_: float = 0.0
 
     @classmethod
     def fit(cls, train: pd.DataFrame) -> "ProductStats":
@@ -95,6 +109,7 @@ class ProductStats:
             product_log_weeks_=np.log1p(train.groupby(by_product)["period"].nunique()),
             ref_log_price_=log_price.groupby(by_product).median(),
             global_mean_=float(log_demand.mean()),
+            global_ref_log_price_=float(log_price.median()),
         )
 
 
@@ -106,9 +121,9 @@ def build_features(
 ) -> pd.DataFrame:
     """Return the model features of rows that already carry the history features.
 
-    Columns: PRICE_FEATURES, history, calendar (week_of_year 1-53, month 1-12), product statistics
-    and the numeric ``extra_features`` (for example deal, feat). Products unknown to ``stats`` get the
-    global mean demand, zero weeks of history, and their own price as the reference price.
+    Columns: PRICE_FEATURES, past-only history of the series, calendar (week_of_year 1-53, month
+    1-12) and the numeric ``extra_features`` (for example deal, feat). Rows without history get the
+    training mean log demand from ``stats``.
     """
     missing = [c for c in ("product_id", "period", "log_price", *HISTORY_FEATURES, *extra_features) if c not in frame]
     if missing:
@@ -117,28 +132,35 @@ def build_features(
     series_id = series_ids(frame)
 
     features = pd.DataFrame(index=frame.index)
-    ref_log_price = product.map(stats.ref_log_price_).astype(float)
-    unknown = ref_log_price.isna()
-    if unknown.any():
-        logger.info("build_features: %d rows of %d products without training history", int(unknown.sum()),
-                    product[unknown].nunique())
     features["log_price"] = frame["log_price"].astype(float)
-    features["ref_log_price"] = ref_log_price.fillna(features["log_price"])
+    # The reference price is the median of the series' earlier prices, so a product's first weeks
+    # look the same in training and at prediction time. A series' first row falls back to values that
+    # do not depend on its own price, which keeps the reference constant as the price varies.
+    fallback_ref = product.map(stats.ref_log_price_).astype(float).fillna(stats.global_ref_log_price_)
+    features["ref_log_price"] = frame["past_ref_log_price"].astype(float).fillna(fallback_ref)
     features["rel_log_price"] = features["log_price"] - features["ref_log_price"]
     features["price_change"] = (frame["log_price"] - frame["lag_log_price"]).fillna(0.0)
 
-    product_mean = product.map(stats.product_mean_).astype(float).fillna(stats.global_mean_)
-    features["product_mean_log_demand"] = product_mean
-    features["series_mean_log_demand"] = series_id.map(stats.series_mean_).astype(float).fillna(product_mean)
-    features["product_log_weeks"] = product.map(stats.product_log_weeks_).astype(float).fillna(0.0)
-    features["lag_log_demand"] = frame["lag_log_demand"].astype(float).fillna(features["series_mean_log_demand"])
-    features["rolling_log_demand"] = frame["rolling_log_demand"].astype(float).fillna(features["series_mean_log_demand"])
+    unknown = ~product.isin(stats.product_mean_.index)
+    if unknown.any():
+        logger.info("build_features: %d rows of %d products without training history", int(unknown.sum()),
+                    product[unknown].nunique())
+    past_mean = frame["expanding_log_demand"].astype(float).fillna(stats.global_mean_)
+    features["expanding_log_demand"] = past_mean
+    features["lag_log_demand"] = frame["lag_log_demand"].astype(float).fillna(past_mean)
+    features["rolling_log_demand"] = frame["rolling_log_demand"].astype(float).fillna(past_mean)
+    features["log_prior_weeks"] = np.log1p(frame["prior_weeks"].astype(float))
     features["weeks_since_last"] = frame["weeks_since_last"].astype(float).clip(upper=52.0)
     features["has_history"] = frame["has_history"].astype(float)
 
     period = pd.to_datetime(frame["period"])
     features["week_of_year"] = period.dt.isocalendar().week.astype(float).to_numpy()
     features["month"] = period.dt.month.astype(float)
+    # Position in the year on a circle: bounded, so models that extrapolate linearly stay sane in weeks
+    # of the year that training never saw (one year of Online Retail data covers each week at most once).
+    angle = 2 * np.pi * features["week_of_year"] / 52.0
+    features["week_sin"] = np.sin(angle)
+    features["week_cos"] = np.cos(angle)
     for column in extra_features:
         features[column] = frame[column].astype(float)
     return features
