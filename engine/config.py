@@ -35,7 +35,7 @@ class BlendConfig(_Strict):
 
     grid_size: int = Field(21, ge=2, description="alpha values tried on [0, 1] by the fixed blender")
     context_features: list[str] | None = Field(None, description="features of the context blender; None uses the domain's defaults")
-    context_steps: int = Field(300, ge=1)
+    context_steps: int = Field(200, ge=1, description="gradient steps of the context blender")
 
 
 class RunConfig(_Strict):

@@ -220,7 +220,7 @@ class TwoTowerRecommender:
 
         self._check_fitted()
         rows = check_history(history, self.n_items_)
-        text = torch.from_numpy(self.item_embeddings_)
+        text = torch.from_numpy(np.array(self.item_embeddings_, dtype=np.float32, copy=True))
         mask = self._id_mask()
         out = np.empty(rows.shape, dtype=np.float32)
         with torch.no_grad():

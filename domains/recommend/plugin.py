@@ -110,6 +110,44 @@ def _ranking_context(history: sp.csr_matrix, item_counts: np.ndarray) -> dict[st
     }
 
 
+def _cold_slice_metrics(scores: np.ndarray, outputs: "RankingOutputs", truth: sp.csr_matrix, exclude: sp.csr_matrix,
+                        rows: np.ndarray | None) -> dict[str, float]:
+    """Rank only the cold items (at most `cold_threshold` training interactions) and score that ranking.
+
+    Besides nDCG and recall on the slice, counts the relevant cold items found in the top k
+    (`cold_hits`), those of them that the classic model's own cold ranking misses
+    (`cold_hits_beyond_classic`), and hits on items with no training interaction at all
+    (`zero_interaction_hits`), which collaborative filtering cannot rank.
+    """
+    k = outputs.k
+    names = (f"cold_ndcg@{k}", f"cold_recall@{k}", "cold_hits", "cold_hits_beyond_classic", "zero_interaction_hits")
+    cold = outputs.item_train_counts <= outputs.cold_threshold
+    cold_truth = truth.multiply(sp.csr_matrix(cold.astype(np.float32)[None, :])).tocsr()
+    cold_truth.eliminate_zeros()
+    users = np.flatnonzero(np.diff(cold_truth.indptr) > 0)
+    if users.size == 0 or cold.sum() < k:
+        return {name: float("nan") for name in names}
+
+    def cold_top_k(values: np.ndarray) -> np.ndarray:
+        return top_k(np.where(cold[None, :], values[users], -np.inf), k, exclude[users])
+
+    recommended = cold_top_k(scores)
+    classic = outputs.classic if rows is None else outputs.classic[rows]
+    classic_recommended = cold_top_k(classic.astype(np.float64))
+    relevant = cold_truth[users]
+    hits = np.asarray(relevant[np.arange(users.size)[:, None], recommended].todense()) > 0
+    beyond = hits & ~np.array([np.isin(mine, theirs) for mine, theirs in zip(recommended, classic_recommended)])
+    never_seen = (outputs.item_train_counts == 0)[recommended]
+    per_user = per_user_ranking_metrics(recommended, relevant, k)
+    return {
+        f"cold_ndcg@{k}": float(np.nanmean(per_user["ndcg"])),
+        f"cold_recall@{k}": float(np.nanmean(per_user["recall"])),
+        "cold_hits": int(hits.sum()),
+        "cold_hits_beyond_classic": int(beyond.sum()),
+        "zero_interaction_hits": int((hits & never_seen).sum()),
+    }
+
+
 class RecommendDomain(Domain):
     """Top-k product recommendations: deep two-tower on BERT item text + collaborative filtering."""
 
@@ -189,21 +227,7 @@ class RecommendDomain(Domain):
         recommended = top_k(scores, k, exclude)
         result["coverage"] = catalog_coverage(recommended, scores.shape[1])
 
-        cold = outputs.item_train_counts <= outputs.cold_threshold
-        cold_truth = truth.multiply(sp.csr_matrix(cold.astype(np.float32))).tocsr()
-        cold_truth.eliminate_zeros()
-        hits = np.asarray(cold_truth[np.arange(recommended.shape[0])[:, None], recommended].todense()) > 0
-        result["cold_hits"] = int(hits.sum())
-        users_with_cold = np.diff(cold_truth.indptr) > 0
-        if users_with_cold.any() and cold.sum() >= k:
-            cold_scores = np.where(cold[None, :], scores, -np.inf)[users_with_cold]
-            cold_recommended = top_k(cold_scores, k, exclude[users_with_cold])
-            per_user = per_user_ranking_metrics(cold_recommended, cold_truth[users_with_cold], k)
-            result[f"cold_ndcg@{k}"] = float(np.nanmean(per_user["ndcg"]))
-            result[f"cold_recall@{k}"] = float(np.nanmean(per_user["recall"]))
-        else:
-            result[f"cold_ndcg@{k}"] = float("nan")
-            result[f"cold_recall@{k}"] = float("nan")
+        result.update(_cold_slice_metrics(scores, outputs, truth, exclude, rows))
         return result
 
     # --------------------------------------------------------------- serving

@@ -69,9 +69,9 @@ class ContextAlphaBlender:
     """alpha(x) = sigmoid(bias + sum_j weight_j * (x_j - mean_j) / std_j) over named context features."""
 
     features: list[str]
-    steps: int = 300
+    steps: int = 200
     learning_rate: float = 0.05
-    max_rows: int = 2000
+    max_rows: int = 1000
     random_state: int = 42
     bias_: float | None = None
     weights_: dict[str, float] = field(default_factory=dict)
