@@ -28,6 +28,7 @@ __all__ = [
     "aggregate_weekly",
     "load_online_retail_sales",
     "load_orange_juice",
+    "load_sales_csv",
     "DOMINICKS_WEEK_1_START",
 ]
 
@@ -205,3 +206,33 @@ def load_orange_juice(folder: str | Path, *, min_weeks: int = 8) -> SalesData:
     products = pd.DataFrame({"product_id": brands["brand"].astype(str), "text": brands["description"].astype(str)})
     products = _flag_history(sales, products, min_weeks)
     return SalesData(sales=sales.reset_index(drop=True), products=products, report=report)
+
+
+def load_sales_csv(sales_path: str | Path, products_path: str | Path, *, min_weeks: int = 8) -> SalesData:
+    """Load a user's own sales lines and products from CSV files and aggregate them weekly.
+
+    The sales file has product_id, timestamp, price, quantity and optionally segment and unit_cost;
+    the products file has product_id and text. Rows that cannot be priced are dropped and counted
+    (see `validate_sales`); sales of products missing from the products file raise ValueError.
+    """
+    sales_path, products_path = Path(sales_path), Path(products_path)
+    for path in (sales_path, products_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"pricing CSV file {str(path)!r} not found; check params.sales_path and params.products_path")
+    lines = pd.read_csv(sales_path, dtype={"product_id": str, "segment": str})
+    products = pd.read_csv(products_path, dtype={"product_id": str, "text": str})
+    missing = [column for column in ("product_id", "text") if column not in products.columns]
+    if missing:
+        raise ValueError(f"products file {str(products_path)!r} is missing column(s) {missing}; expected product_id and text")
+    if "timestamp" in lines.columns:
+        lines["timestamp"] = pd.to_datetime(lines["timestamp"], errors="coerce")
+    lines, report = validate_sales(lines, source=str(sales_path.name))
+    unknown = sorted(set(lines["product_id"]) - set(products["product_id"].astype(str)))
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} product ids in the sales file are not in the products file, for example {unknown[:5]}; "
+            "add them to the products file with their text"
+        )
+    sales = aggregate_weekly(lines)
+    products = products[["product_id", "text"]].assign(text=products["text"].fillna("").astype(str))
+    return SalesData(sales=sales, products=_flag_history(sales, products, min_weeks), report=report)
