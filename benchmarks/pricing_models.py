@@ -1,8 +1,9 @@
 """Compare demand models on temporal holdouts: naive last week, LightGBM, deep text model, and their blend.
 
 For each dataset the last weeks are test, the weeks before valid, the rest train. Both models fit
-on train; alpha of F = alpha * deep + (1 - alpha) * classic (on log demand) is the grid value with the
-lowest WAPE on valid; test WAPE = sum|y - yhat| / sum y on weekly units, with yhat = expm1(F).
+on train, and alpha of F = alpha * deep + (1 - alpha) * classic (on log demand) is the grid value with
+the lowest WAPE on valid. Then both models are refit on train + valid (unless --no-refit) and scored on
+test: WAPE = sum|y - yhat| / sum y on weekly units, with yhat = expm1(F) and no bias correction.
 Prints a table and writes benchmarks/results/pricing_models.json.
 
     DECISION_ENGINE_DATA_DIR=/path/to/data python benchmarks/pricing_models.py [--datasets oj online_retail]
@@ -57,8 +58,8 @@ def run_dataset(name: str, sales: pd.DataFrame, products: pd.DataFrame, *, valid
     started = time.perf_counter()
     panel = add_history_features(sales)
     train, valid, test = temporal_split(panel, valid_periods=valid_weeks, test_periods=test_weeks)
-    # NOTE: rows of a series' first week have no lag, so the naive baseline needs a fallback; such rows
-    # are kept in every metric, and the naive forecast there is the series' training mean.
+    # NOTE: a series' first week has no lag, so the naive baseline falls back to the series' training
+    # mean there. Such rows stay in every metric.
     series_mean = train.groupby([c for c in ("product_id", "segment") if c in train])[TARGET].mean()
     for part in (valid, test):
         keys = [c for c in ("product_id", "segment") if c in part]
@@ -101,7 +102,8 @@ def run_dataset(name: str, sales: pd.DataFrame, products: pd.DataFrame, *, valid
         "deep": wape(actual, np.expm1(test_log["deep"])),
         "blend": wape(actual, np.expm1(alpha * test_log["deep"] + (1 - alpha) * test_log["classic"])),
     }
-    # Test rows of products absent from training: here only the deep model sees anything product-specific.
+    # Test rows of products absent from training. Only the deep model has product-specific input for them
+    # (the text embedding), apart from their own earlier weeks inside valid and test.
     cold = ~test["product_id"].isin(train["product_id"]).to_numpy()
     cold_start = None
     if cold.any():

@@ -104,8 +104,8 @@ def aggregate_weekly(clean: pd.DataFrame, *, week_anchor: str = "W-SUN") -> pd.D
 
     ``quantity`` is the weekly sum, ``price`` the quantity-weighted mean price actually charged
     (the plain mean where the week's quantity is 0), ``n_lines`` the number of input rows.
-    A ``timestamp`` column is mapped to the start of its week (``week_anchor`` is the pandas
-    period frequency, Monday-to-Sunday weeks by default); a ``period`` column is used as given.
+    A ``timestamp`` column is mapped to the start of its week, where ``week_anchor`` is the pandas
+    period frequency (Monday-to-Sunday weeks by default). A ``period`` column is used as given.
     Returns columns product_id, [segment], period, price, quantity, n_lines, [unit_cost].
     """
     frame = clean.copy()
@@ -142,6 +142,9 @@ def load_online_retail_sales(path: str | Path | None = None, *, min_weeks: int =
     ``domains.sources.online_retail.load_online_retail``; its DropReport is extended here with the
     contract checks. Products sold in fewer than ``min_weeks`` weeks have ``enough_history`` False
     in the products table (columns product_id, text, n_weeks, enough_history).
+
+    NOTE: the log has no rows for weeks without a sale, so the panel holds only weeks with quantity > 0
+    and demand models fitted on it predict units in weeks where the product sells.
     """
     from domains.sources.online_retail import load_online_retail, product_catalog
 

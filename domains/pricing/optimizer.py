@@ -146,8 +146,8 @@ def optimize_price(
     """Choose the price within the guardrails that maximizes expected revenue (or profit with a unit cost).
 
     Candidates are `n_candidates` prices spaced evenly in log price over the feasible interval, plus
-    the current price when feasible; the best candidate is refined by a bounded scalar search between
-    its neighbours. `binding_constraint` names the guardrail at which the chosen price sits when the
+    the current price when feasible. A bounded scalar search between the best candidate's neighbours
+    then refines it. `binding_constraint` names the guardrail at which the chosen price sits when the
     objective still rises beyond it (the unconstrained optimum lies outside). When `n_observations` is
     below `min_observations`, the current price is kept (clipped into the guardrails) and `fallback`
     is True, because the demand model has too little data on this product to move its price.
@@ -225,7 +225,12 @@ def _reason(price, current_price, value, demand_fn, objective, unit_cost, bindin
     current = np.array([current_price])
     current_value = float(_objective_values(current, _evaluate(demand_fn, current), objective, unit_cost)[0])
     change = price / current_price - 1
-    direction = "kept" if abs(change) < 1e-9 else ("raised" if change > 0 else "lowered")
+    if abs(change) < 1e-9:
+        direction = "kept"
+    elif change > 0:
+        direction = "raised"
+    else:
+        direction = "lowered"
     text = f"{direction} price {current_price:.4g} -> {price:.4g} ({change:+.1%})"
     if current_value > 0:
         text += f": expected {objective} {value / current_value - 1:+.1%} vs the current price"
