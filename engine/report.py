@@ -22,12 +22,12 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def format_table(rows: dict[str, dict[str, Any]], columns: list[str] | None = None, markdown: bool = False) -> str:
-    """Render {row name: {metric: value}} as an aligned text table, or as a Markdown table."""
+def format_table(rows: dict[str, dict[str, Any]], columns: list[str] | None = None, markdown: bool = False, label: str = "model") -> str:
+    """Render {row name: {column: value}} as an aligned text table, or as a Markdown table; `label` heads the row names."""
     if not rows:
         return "(no rows)"
     columns = columns or list(next(iter(rows.values())).keys())
-    header = ["model"] + columns
+    header = [label] + columns
     body = [[name] + [_format_value(values.get(column, "")) for column in columns] for name, values in rows.items()]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * len(columns)]

@@ -189,6 +189,7 @@ def run(config: RunConfig) -> RunResult:
             write_report(folder, domain, config, metrics, blenders, valid_outputs, test_outputs, extra)
 
         artifact = write_artifact(config.output_dir, config.domain, data.fingerprint(), write, {"selected_blender": selection["selected"]})
+        timings["total with report"] = time.perf_counter() - clock
         return RunResult(artifact, table, segments, selection["selected"], timings, {"selection": selection, "data": data.summary(), "domain_report": domain_report[0]})
     finally:
         if started_ray:

@@ -33,6 +33,8 @@ def blended_demand(models: dict, blender, row: pd.DataFrame, embeddings: pd.Data
     this series had been priced at p in its latest week".
     """
     alpha = float(np.asarray(blender.alpha({"log_product_weeks": np.array([log_weeks])})).reshape(-1)[0])
+    product_ids = row["product_id"].astype(str).tolist()
+    embeddings = embeddings.loc[[product for product in product_ids if product in embeddings.index]]
 
     def parts(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         prices = np.asarray(prices, dtype=float).reshape(-1)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from domains.pricing.classic import ensure_history_features
-from domains.pricing.features import LINEAR_UNSAFE_FEATURES, PRICE_FEATURES, TARGET, ProductStats, build_features
+from domains.pricing.features import LINEAR_UNSAFE_FEATURES, PRICE_FEATURES, TARGET, ProductStats, build_features, is_member
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,10 @@ class DeepDemandModel:
         embeddings = self.embeddings_
         if product_embeddings is not None:
             extra = self._check_embeddings(product_embeddings)
-            embeddings = pd.concat([embeddings[~embeddings.index.isin(extra.index)], extra])
+            # A set lookup: pandas' isin on Arrow-backed string indexes converts value by value and is slow.
+            extra_ids = set(extra.index.tolist())
+            keep = np.array([product not in extra_ids for product in embeddings.index.tolist()], dtype=bool)
+            embeddings = pd.concat([embeddings[keep], extra])
         frame = ensure_history_features(frame)
         features = build_features(frame, self.stats_, extra_features=self.extra_features)
         with torch.no_grad():
@@ -198,7 +201,7 @@ class DeepDemandModel:
 
         embeddings = self.embeddings_ if embeddings is None else embeddings
         products = frame["product_id"].astype(str)
-        unknown = ~products.isin(embeddings.index)
+        unknown = ~is_member(products, embeddings.index)
         if unknown.any():
             raise KeyError(
                 f"no text embedding for product(s) {products[unknown].unique()[:5].tolist()}; "

@@ -45,6 +45,12 @@ LINEAR_UNSAFE_FEATURES = ("week_of_year", "month")
 STAT_FEATURES = ("product_mean_log_demand", "series_mean_log_demand", "product_log_weeks", "ref_log_price")
 
 
+def is_member(values: pd.Series, index: pd.Index) -> pd.Series:
+    """Return values.isin(index) through a Python set, much faster than isin on Arrow-backed strings."""
+    lookup = set(index.tolist())
+    return pd.Series([value in lookup for value in values.tolist()], index=values.index, dtype=bool)
+
+
 def series_keys(frame: pd.DataFrame) -> list[str]:
     """Return the columns that identify one time series: product_id, plus segment when present."""
     return ["product_id", "segment"] if "segment" in frame.columns else ["product_id"]
@@ -141,9 +147,9 @@ def build_features(
     features["rel_log_price"] = features["log_price"] - features["ref_log_price"]
     features["price_change"] = (frame["log_price"] - frame["lag_log_price"]).fillna(0.0)
 
-    unknown = ~product.isin(stats.product_mean_.index)
+    unknown = ~is_member(product, stats.product_mean_.index)
     if unknown.any():
-        logger.info("build_features: %d rows of %d products without training history", int(unknown.sum()),
+        logger.debug("build_features: %d rows of %d products without training history", int(unknown.sum()),
                     product[unknown].nunique())
     past_mean = frame["expanding_log_demand"].astype(float).fillna(stats.global_mean_)
     features["expanding_log_demand"] = past_mean

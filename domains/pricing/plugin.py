@@ -49,7 +49,7 @@ class PricingConfig(BaseModel):
     guardrails: Guardrails = Field(default_factory=Guardrails)
     objective: Literal["revenue", "profit"] = "revenue"
     report_products: int = Field(15, ge=1, description="rows of the price-change table in the report")
-    max_decisions: int = Field(300, ge=1, description="series priced in the report, by recent revenue")
+    max_decisions: int = Field(100, ge=1, description="series priced in the report, by recent revenue (about 1 s each on one core)")
     curve_plots: int = Field(4, ge=0, description="demand-curve plots written to the report")
 
     @model_validator(mode="after")

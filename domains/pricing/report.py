@@ -133,7 +133,7 @@ def pricing_report(domain, models: dict, blender, data, embeddings: np.ndarray, 
         str(record["product_id"]) + (f" @ {record['segment']}" if "segment" in record else ""): {column: record[column] for column in columns}
         for record in top.to_dict("records")
     }
-    lines += ["Largest expected revenue changes (weekly, full list in `price_decisions.csv`):", "", format_table(rows, columns, markdown=True), ""]
+    lines += ["Largest expected revenue changes (weekly, full list in `price_decisions.csv`):", "", format_table(rows, columns, markdown=True, label="product"), ""]
     for name in _plot_curves(domain, models, blender, data, embeddings, top, folder):
         lines.append(f"![demand curve]({name})")
     return "\n".join(lines) + "\n"
