@@ -71,7 +71,12 @@ def _print_decision(decision: dict) -> None:
     for key, items in listed.items():
         print(f"\n{key}:")
         flat = {str(index + 1): {name: cell for name, cell in item.items() if not isinstance(cell, (list, dict))} for index, item in enumerate(items)}
-        print(format_table(flat))
+        print(format_table(flat, label="rank"))
+        for index, item in enumerate(items):
+            for name, nested in item.items():
+                if isinstance(nested, list) and nested and isinstance(nested[0], dict):
+                    shown = "; ".join(" ".join(str(value) for value in entry.values()) for entry in nested)
+                    print(f"  {index + 1}. {name}: {shown}")
 
 
 def _command_run(args) -> int:

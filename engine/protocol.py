@@ -147,6 +147,10 @@ class Domain(ABC):
     def load_state(self, directory: Path) -> Any:
         """Read back what `save_state` wrote."""
 
+    def baseline_rows(self, outputs: Outputs) -> dict[str, dict[str, float]]:
+        """Optionally return metrics of simple reference forecasts on the same split, keyed by row name."""
+        return {}
+
     def extra_report(self, models: dict[str, Model], blender: Any, data: DomainData, embeddings: np.ndarray, folder: Path) -> str | None:
         """Optionally write domain-specific results (tables, plots) into `folder`; return Markdown for the report."""
         return None

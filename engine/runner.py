@@ -86,6 +86,7 @@ def evaluate_outputs(domain: Domain, blenders: dict, outputs: Outputs) -> tuple[
     """Score every row of the results table overall and on each segment of the outputs."""
     values = blend_rows(blenders, outputs, domain.target)
     table = {name: domain.evaluate(blended, outputs) for name, blended in values.items()}
+    table.update(domain.baseline_rows(outputs))
     segments: dict[str, dict[str, dict[str, float]]] = {}
     for segment_name, labels in outputs.segments.items():
         for label in sorted(set(np.asarray(labels).tolist())):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.metrics.regression import regression_metrics, wape
+from engine.metrics.regression import regression_metrics
 from engine.paths import require_dataset
 from engine.protocol import Domain, DomainData, Outputs, TargetKind
 
@@ -196,9 +196,9 @@ class PricingDomain(Domain):
         result["rows"] = int(truth.shape[0])
         return result
 
-    def naive_wape(self, outputs: DemandOutputs) -> float:
-        """Return the WAPE of the naive forecast: each series' last observed week."""
-        return wape(outputs.truth, outputs.naive)
+    def baseline_rows(self, outputs: DemandOutputs) -> dict[str, dict[str, float]]:
+        """Score the naive forecast: each series' previous week (its recent mean when that week is missing)."""
+        return {"naive last week": self.evaluate(np.log1p(outputs.naive), outputs)}
 
     # --------------------------------------------------------------- serving
     def save_state(self, data: PricingData, embeddings: np.ndarray, directory: Path) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.metrics.regression import wape
 from engine.report import format_table
 
 from domains.pricing.decisions import blended_demand, decide_price, latest_rows
@@ -110,10 +109,6 @@ def pricing_report(domain, models: dict, blender, data, embeddings: np.ndarray, 
         lines += [f"Own-price elasticity on the training weeks (statsmodels OLS, product fixed effects): {elasticity}.", ""]
     except ValueError as error:
         lines += [f"Own-price elasticity could not be estimated: {error}", ""]
-
-    test = data.test
-    naive = np.expm1(test["lag_log_demand"].fillna(test["rolling_log_demand"]).fillna(np.log1p(data.train["quantity"]).mean()))
-    lines += [f"Naive forecast (each series' previous week) on the test weeks: WAPE {wape(test['quantity'], naive):.4f}.", ""]
 
     decisions = price_decisions(domain, models, blender, data, embeddings)
     decisions.to_csv(folder / "price_decisions.csv", index=False)
