@@ -75,3 +75,26 @@ def test_taddy_csv_gives_same_elasticity(oj_dir):
     estimate = estimate_elasticity(sales)
     print(f"\noj_taddy_bds.csv {estimate}")
     assert estimate.elasticity == pytest.approx(-3.14, abs=0.2)
+
+
+def test_within_estimator_matches_dummy_regression(monkeypatch):
+    """Many products take the demeaning path; slope, s.e. and interval equal the dummy-variable OLS."""
+    from domains.pricing import elasticity as module
+
+    rng = np.random.default_rng(0)
+    group = np.repeat(np.arange(80), 30)
+    price = np.exp(rng.normal(0.0, 0.3, group.size))
+    quantity = np.exp(3.0 + rng.normal(0.0, 1.0, 80)[group] - 2.0 * np.log(price) + rng.normal(0.0, 0.5, group.size))
+    sales = pd.DataFrame({"product_id": group.astype(str), "price": price, "quantity": quantity})
+
+    within = module.estimate_elasticity(sales)
+    monkeypatch.setattr(module, "WITHIN_LEVELS", 10**9)
+    dummies = module.estimate_elasticity(sales)
+
+    assert "within" in within.formula
+    assert "within" not in dummies.formula
+    assert within.elasticity == pytest.approx(dummies.elasticity, abs=1e-10)
+    assert within.std_error == pytest.approx(dummies.std_error, rel=1e-8)
+    assert within.ci_low == pytest.approx(dummies.ci_low, rel=1e-8)
+    assert within.ci_high == pytest.approx(dummies.ci_high, rel=1e-8)
+    assert within.elasticity == pytest.approx(-2.0, abs=0.1)

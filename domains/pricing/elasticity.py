@@ -75,6 +75,12 @@ def estimate_elasticity(
         },
         index=frame.index,
     )
+    readable = f"log({quantity_column}) ~ " + " + ".join(
+        [*(f"C({c})" for c in fixed_effects), *controls, f"log({price_column})"]
+    )
+    if len(fixed_effects) == 1 and cov_type == "nonrobust" and frame[fixed_effects[0]].nunique() > WITHIN_LEVELS:
+        return _within_estimate(data, frame, fixed_effects[0], controls, confidence, readable)
+
     terms = []
     for index, column in enumerate(fixed_effects):
         data[f"fe{index}"] = frame[column].astype(str)
@@ -85,9 +91,6 @@ def estimate_elasticity(
     formula = " + ".join(["log_q ~ log_p", *terms])
     result = smf.ols(formula, data=data).fit(cov_type=cov_type)
     low, high = result.conf_int(alpha=1 - confidence).loc["log_p"]
-    readable = f"log({quantity_column}) ~ " + " + ".join(
-        [*(f"C({c})" for c in fixed_effects), *controls, f"log({price_column})"]
-    )
     return ElasticityEstimate(
         elasticity=float(result.params["log_p"]),
         ci_low=float(low),
@@ -95,5 +98,44 @@ def estimate_elasticity(
         std_error=float(result.bse["log_p"]),
         n_obs=int(result.nobs),
         formula=readable,
+        confidence=confidence,
+    )
+
+
+# Above this many levels of a single fixed effect, dummy columns would make a dense design matrix of
+# n_rows x n_levels (gigabytes for thousands of products), so the slope is estimated within groups.
+WITHIN_LEVELS = 50
+
+
+def _within_estimate(data: pd.DataFrame, frame: pd.DataFrame, group_column: str, controls: Sequence[str],
+                     confidence: float, readable: str) -> ElasticityEstimate:
+    """Estimate the fixed-effects slope by demeaning within groups (Frisch-Waugh-Lovell).
+
+    The slope equals the dummy-variable OLS slope. The standard error is rescaled from the
+    demeaned regression's n - k residual degrees of freedom to the n - k - G of the model with
+    G group intercepts, and the interval uses Student's t with those degrees of freedom.
+    """
+    import statsmodels.api as sm
+    from scipy import stats
+
+    groups = frame[group_column].astype(str).to_numpy()
+    columns = ["log_p", *(f"x{index}" for index in range(len(controls)))]
+    demeaned = data[["log_q", *columns]].groupby(groups).transform(lambda values: values - values.mean())
+    result = sm.OLS(demeaned["log_q"].to_numpy(), demeaned[columns].to_numpy()).fit()
+
+    n_obs, n_slopes, n_groups = len(demeaned), len(columns), len(np.unique(groups))
+    df_resid = n_obs - n_slopes - n_groups
+    if df_resid <= 0:
+        raise ValueError(f"elasticity: {n_obs} rows are too few for {n_groups} {group_column} groups and {n_slopes} slopes")
+    std_error = float(result.bse[0]) * np.sqrt((n_obs - n_slopes) / df_resid)
+    slope = float(result.params[0])
+    margin = stats.t.ppf(0.5 + confidence / 2, df_resid) * std_error
+    return ElasticityEstimate(
+        elasticity=slope,
+        ci_low=slope - margin,
+        ci_high=slope + margin,
+        std_error=std_error,
+        n_obs=n_obs,
+        formula=readable + " (within estimator)",
         confidence=confidence,
     )
