@@ -197,7 +197,7 @@ def _surrogate(target: TargetKind, truth, rows, deep_rows: np.ndarray | None):
 
         return listwise
 
-    observed = torch.as_tensor(np.asarray(truth, dtype=np.float64), dtype=torch.float32)
+    observed = torch.as_tensor(np.array(truth, dtype=np.float32, copy=True))
     if target is TargetKind.PROBABILITY:
         return lambda blended, _: torch.nn.functional.binary_cross_entropy_with_logits(blended, observed)
     log_observed = torch.log1p(torch.clamp(observed, min=0.0))
