@@ -75,8 +75,9 @@ def main() -> None:
 
     from domains.recommend.plugin import RankingOutputs
 
-    item_counts = np.asarray(data.matrix("train").sum(axis=0)).ravel()
+    item_counts = np.asarray(history.sum(axis=0)).ravel()
     scores = baseline.user_scores(rows)
+    scores[:, item_counts == 0] = np.nan  # as for the classic side: no collaborative signal on never-seen items
     outputs = RankingOutputs(deep=scores, classic=scores, truth=truth_all[rows], exclude=history[rows],
                              item_train_counts=item_counts, cold_threshold=domain.config.cold_threshold, k=domain.config.k)
     table = dict(result.rows)

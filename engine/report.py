@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.blend import to_blend_space
+from engine.blend import mix, to_blend_space
 from engine.protocol import Domain, Outputs
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def format_table(rows: dict[str, dict[str, Any]], columns: list[str] | None = No
 def _alpha_curve(domain: Domain, outputs: Outputs, metric: str, grid: np.ndarray) -> list[float]:
     deep = to_blend_space(outputs.deep, domain.target, outputs.exclude)
     classic = to_blend_space(outputs.classic, domain.target, outputs.exclude)
-    return [domain.evaluate(alpha * deep + (1 - alpha) * classic, outputs)[metric] for alpha in grid]
+    return [domain.evaluate(mix(alpha, deep, classic), outputs)[metric] for alpha in grid]
 
 
 def _plot_alpha(folder: Path, domain: Domain, blenders: dict, test_outputs: Outputs, metric: str) -> str:

@@ -287,3 +287,25 @@ def test_attribute_uses_reference():
     assert reason["classic_contribution"] == 0.0
     assert reason["deep_share"] == 1.0
     assert reason["driver"] == "deep"
+
+
+def test_mix_lets_one_side_decide_where_other_has_no_output():
+    from engine.blend import mix
+
+    deep = np.array([[1.0, 2.0, np.nan, np.nan]])
+    classic = np.array([[3.0, np.nan, 4.0, np.nan]])
+    blended = mix(0.25, deep, classic)
+
+    assert blended[0, 0] == pytest.approx(0.25 * 1.0 + 0.75 * 3.0)
+    assert blended[0, 1] == 2.0
+    assert blended[0, 2] == 4.0
+    assert np.isnan(blended[0, 3])
+
+
+def test_attribute_names_deep_when_classic_has_no_output():
+    reason = attribute(1.5, float("nan"), 0.3)
+
+    assert reason["driver"] == "deep"
+    assert reason["alpha"] == 1.0
+    assert reason["deep_contribution"] == 1.5
+    assert reason["classic_contribution"] == 0.0

@@ -200,10 +200,14 @@ class RecommendDomain(Domain):
         truth_all = data.matrix(split)
         rows = np.flatnonzero(np.diff(truth_all.indptr) > 0)
         history, truth = history_all[rows], truth_all[rows]
-        item_counts = np.asarray(data.matrix("train").sum(axis=0)).ravel()
+        # NOTE: this assumes the models for the test split were refitted on train + validation (the
+        # default `refit: true`); with refit off, test-time counts overstate what the models saw.
+        item_counts = np.asarray(history_all.sum(axis=0)).ravel()
+        classic = models["classic"].score(history).astype(np.float64)
+        classic[:, item_counts == 0] = np.nan  # collaborative filtering has no signal on items nobody interacted with
         return RankingOutputs(
             deep=models["deep"].score(history),
-            classic=models["classic"].score(history),
+            classic=classic,
             truth=truth,
             exclude=history,
             context=_ranking_context(history, item_counts),

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from engine.blend import attribute, to_blend_space
+from engine.blend import attribute, mix, to_blend_space
 from engine.protocol import TargetKind
 
 __all__ = ["RequestError", "recommend_for_request"]
@@ -70,14 +70,16 @@ def recommend_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
     exclude = row if request.get("exclude_seen", True) else None
 
     deep = to_blend_space(bundle.models["deep"].score(row), TargetKind.RANKING, exclude)
-    classic = to_blend_space(bundle.models["classic"].score(row), TargetKind.RANKING, exclude)
+    classic_scores = bundle.models["classic"].score(row).astype(np.float64)
+    classic_scores[:, items["train_count"].to_numpy() == 0] = np.nan  # no collaborative signal on never-seen items
+    classic = to_blend_space(classic_scores, TargetKind.RANKING, exclude)
     context = {
         "log_user_history": np.array([[np.log1p(row.nnz)]]),
         "log_item_popularity": np.log1p(items["train_count"].to_numpy(dtype=np.float64))[None, :],
     }
     blender = bundle.blender
     alpha = np.broadcast_to(blender.alpha(context), deep.shape)
-    blended = alpha * deep + (1 - alpha) * classic
+    blended = mix(alpha, deep, classic)
     candidates = int(np.isfinite(blended).sum())
     if candidates == 0:
         raise RequestError("no candidate items are left once the user's own items are excluded")

@@ -20,14 +20,26 @@ from engine.protocol import TargetKind
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FixedAlphaBlender", "ContextAlphaBlender", "blender_from_dict", "Scorer"]
+__all__ = ["FixedAlphaBlender", "ContextAlphaBlender", "blender_from_dict", "mix", "Scorer"]
 
 # Maps blended values (blend space) to the domain's primary validation metric.
 Scorer = Callable[[np.ndarray], float]
 
 
-def _mix(alpha, deep: np.ndarray, classic: np.ndarray) -> np.ndarray:
-    return alpha * deep + (1.0 - alpha) * classic
+def mix(alpha, deep: np.ndarray, classic: np.ndarray) -> np.ndarray:
+    """Return alpha * deep + (1 - alpha) * classic, letting one side decide alone where the other has no output.
+
+    A NaN on one side (for example the collaborative score of an item nobody interacted with in
+    training) means that model has no signal there, so the other side's value is used as it is.
+    Where both are NaN (excluded candidates) the result stays NaN.
+    """
+    blended = alpha * deep + (1.0 - alpha) * classic
+    only_deep = np.isnan(classic) & ~np.isnan(deep)
+    only_classic = np.isnan(deep) & ~np.isnan(classic)
+    if only_deep.any() or only_classic.any():
+        blended = np.where(only_deep, deep, blended)
+        blended = np.where(only_classic, classic, blended)
+    return blended
 
 
 @dataclass
@@ -45,7 +57,7 @@ class FixedAlphaBlender:
         if self.grid_size < 2:
             raise ValueError(f"grid_size must be at least 2 to include alpha=0 and alpha=1; got {self.grid_size}")
         grid = np.linspace(0.0, 1.0, self.grid_size)
-        self.curve_ = [(float(alpha), float(scorer(_mix(alpha, deep, classic)))) for alpha in grid]
+        self.curve_ = [(float(alpha), float(scorer(mix(alpha, deep, classic)))) for alpha in grid]
         values = np.array([value for _, value in self.curve_])
         best = int(np.nanargmax(values) if direction == "max" else np.nanargmin(values))
         self.alpha_ = float(grid[best])
@@ -58,7 +70,7 @@ class FixedAlphaBlender:
         return self.alpha_
 
     def blend(self, deep: np.ndarray, classic: np.ndarray, context: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        return _mix(self.alpha(context), deep, classic)
+        return mix(self.alpha(context), deep, classic)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "grid_size": self.grid_size, "alpha": self.alpha_, "curve": self.curve_}
@@ -102,7 +114,7 @@ class ContextAlphaBlender:
         return 1.0 / (1.0 + np.exp(-logit))
 
     def blend(self, deep: np.ndarray, classic: np.ndarray, context: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        return _mix(self.alpha(context), deep, classic)
+        return mix(self.alpha(context), deep, classic)
 
     def fit(
         self,
@@ -124,8 +136,11 @@ class ContextAlphaBlender:
             self.stds_[name] = std if std > 0 else 1.0
 
         rows = _sample_rows(deep.shape[0], self.max_rows, self.random_state) if target is TargetKind.RANKING else slice(None)
-        deep_t = torch.as_tensor(np.nan_to_num(deep[rows], nan=0.0), dtype=torch.float32)
-        classic_t = torch.as_tensor(np.nan_to_num(classic[rows], nan=0.0), dtype=torch.float32)
+        # Where one side has no output, give it the other side's value so the mix equals that side (see `mix`).
+        deep_rows, classic_rows = deep[rows], classic[rows]
+        deep_rows, classic_rows = np.where(np.isnan(deep_rows), classic_rows, deep_rows), np.where(np.isnan(classic_rows), deep_rows, classic_rows)
+        deep_t = torch.as_tensor(np.nan_to_num(deep_rows, nan=0.0), dtype=torch.float32)
+        classic_t = torch.as_tensor(np.nan_to_num(classic_rows, nan=0.0), dtype=torch.float32)
         features_t = [
             torch.as_tensor(
                 ((np.asarray(context[name], dtype=np.float64) - self.means_[name]) / self.stds_[name])[
@@ -135,7 +150,8 @@ class ContextAlphaBlender:
             )
             for name in self.features
         ]
-        loss_fn = _surrogate(target, truth, rows, deep[rows] if target is TargetKind.RANKING else None)
+        candidates = np.where(np.isnan(deep[rows]), classic[rows], deep[rows]) if target is TargetKind.RANKING else None
+        loss_fn = _surrogate(target, truth, rows, candidates)
 
         clipped = float(np.clip(initial_alpha, 0.02, 0.98))
         bias = torch.tensor(np.log(clipped / (1 - clipped)), dtype=torch.float32, requires_grad=True)
