@@ -98,6 +98,23 @@ def _plot_curves(domain, models, blender, data, embeddings, decisions: pd.DataFr
     return names
 
 
+def _rules_section(data, top: pd.DataFrame) -> list[str]:
+    """State how weekly units of the first listed product varied with its price, as decision-tree rules."""
+    from domains.pricing.rules import explain_price_rules
+
+    if top.empty:
+        return []
+    product_id = str(top["product_id"].iloc[0])
+    history = data.part("train+valid")
+    history = history[history["product_id"].astype(str) == product_id]
+    try:
+        rules = explain_price_rules(history, features=("price",), max_depth=2, min_samples_leaf=5)
+    except ValueError as error:
+        return [f"No price rules for {product_id}: {error}", ""]
+    return [f"Weekly units of {product_id} against its price in the training weeks (a depth-2 regression tree):", "",
+            "```", rules, "```", ""]
+
+
 def pricing_report(domain, models: dict, blender, data, embeddings: np.ndarray, folder: Path) -> str:
     """Write price_decisions.csv and demand-curve plots into `folder`; return the Markdown section."""
     from domains.pricing.elasticity import estimate_elasticity
@@ -129,6 +146,7 @@ def pricing_report(domain, models: dict, blender, data, embeddings: np.ndarray, 
         for record in top.to_dict("records")
     }
     lines += ["Largest expected revenue changes (weekly, full list in `price_decisions.csv`):", "", format_table(rows, columns, markdown=True, label="product"), ""]
+    lines += _rules_section(data, top)
     for name in _plot_curves(domain, models, blender, data, embeddings, top, folder):
         lines.append(f"![demand curve]({name})")
     return "\n".join(lines) + "\n"
