@@ -1,8 +1,8 @@
 """Benchmark the recommend domain: deep, classic, both blends and plain implicit ALS, on one split.
 
-Runs the main job for a config (fit, blend, evaluate on test), then fits `implicit` ALS with its
-default settings on the same training matrix the final models saw (train + validation) and scores
-it on the same test users, with the same metric code. Prints one table and writes JSON.
+Runs the main job for a config (fit, blend, evaluate on test). Then it fits `implicit` ALS with its
+default settings on the training matrix the final models saw (train + validation), and scores it on
+the same test users with the same metric code. Prints one table and writes JSON.
 
     python benchmarks/recommend_benchmark.py --config configs/recommend-movielens.yaml
     python benchmarks/recommend_benchmark.py --config configs/recommend.yaml

@@ -24,14 +24,14 @@ class _Strict(BaseModel):
 
 
 class RayConfig(_Strict):
-    """Where the run's Ray tasks execute."""
+    """Ray connection settings of a run."""
 
     address: str | None = Field(None, description="Ray cluster address such as 'ray://head:10001' or 'auto'; None starts a local Ray")
     num_cpus: int | None = Field(None, ge=1, description="CPUs for a local Ray; None uses all")
 
 
 class BlendConfig(_Strict):
-    """How alpha is chosen."""
+    """Settings of the blenders that choose alpha."""
 
     grid_size: int = Field(21, ge=2, description="alpha values tried on [0, 1] by the fixed blender")
     context_features: list[str] | None = Field(None, description="features of the context blender; None uses the domain's defaults")
@@ -71,7 +71,7 @@ def _set_path(tree: dict, dotted: str, value: Any) -> None:
     for key in keys[:-1]:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"cannot set {dotted!r}: {key!r} holds {child!r}, not a section")
+            raise ConfigError(f"cannot set {dotted!r}: {key!r} is the value {child!r}, not a section")
         node = child
     node[keys[-1]] = value
 

@@ -1,4 +1,4 @@
-"""Where the engine finds datasets and keeps its caches."""
+"""Locations of the data directory and of the engine's caches."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The interface a domain plug-in implements, and the values it exchanges with the engine.
 
-A domain (recommendations, ads, pricing, or one of a user's own) tells the engine how to load and
+A domain (recommendations, ads, pricing, or one of a user's own) defines how to load and
 split its data, which texts to encode, how to build and fit its deep and its classic model, how to
 turn fitted models into outputs on a split, how to score those outputs, and how to answer a request.
 The engine owns everything generic: Ray orchestration, encoding, blending, artifacts, reports.
@@ -34,7 +34,7 @@ ModelSide = Literal["deep", "classic"]
 
 
 class TargetKind(str, enum.Enum):
-    """What a domain predicts; it fixes the scale on which the blender mixes the two models."""
+    """The kind of value a domain predicts, which fixes the scale on which the blender mixes the two models."""
 
     RANKING = "ranking"  # scores per (user, item), normalized per user before blending
     PROBABILITY = "probability"  # probabilities, blended as logits
@@ -157,4 +157,4 @@ class Domain(ABC):
 
     @abstractmethod
     def decide(self, bundle: "Any", request: dict[str, Any]) -> dict[str, Any]:
-        """Answer one request from a loaded artifact with a decision and its explanation."""
+        """Return the decision for one request, with its explanation, from a loaded artifact."""

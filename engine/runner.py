@@ -1,8 +1,8 @@
 """The main job: load, encode, fit both models, blend, evaluate, save and report, on Ray.
 
-Each heavy step runs as a Ray task, so the same code uses a laptop's cores or a cluster's nodes:
-the two models are fitted in parallel tasks, scoring of each split is a task, and encoding runs in
-Ray actors (see engine.encoder).
+Each heavy step runs on Ray, so the same code uses a laptop's cores or a cluster's nodes. The two
+models are fitted in parallel tasks, scoring of each split is a task, and encoding runs in Ray
+actors (see engine.encoder).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ SIDES = ("deep", "classic")
 
 @dataclass
 class RunResult:
-    """What a run produced: the metrics table, the chosen blender and where the artifact is."""
+    """Result of a run: the metrics table, the chosen blender and the artifact path."""
 
     artifact: Path
     rows: dict[str, dict[str, float]]

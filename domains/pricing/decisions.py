@@ -85,7 +85,7 @@ def _decision_dict(decision: PriceDecision, current_demand: float) -> dict[str, 
 
 
 def price_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
-    """Answer {"product_id": ..., ["segment", "objective", "unit_cost", "guardrails"]} with a price decision."""
+    """Return the price decision for {"product_id": ..., ["segment", "objective", "unit_cost", "guardrails"]}."""
     if not isinstance(request, dict):
         raise RequestError(f"a request must be a JSON object; got {type(request).__name__}")
     if "product_id" not in request:

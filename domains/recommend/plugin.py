@@ -114,10 +114,10 @@ def _cold_slice_metrics(scores: np.ndarray, outputs: "RankingOutputs", truth: sp
                         rows: np.ndarray | None) -> dict[str, float]:
     """Rank only the cold items (at most `cold_threshold` training interactions) and score that ranking.
 
-    Besides nDCG and recall on the slice, counts the relevant cold items found in the top k
-    (`cold_hits`), those of them that the classic model's own cold ranking misses
-    (`cold_hits_beyond_classic`), and hits on items with no training interaction at all
-    (`zero_interaction_hits`), which collaborative filtering cannot rank.
+    Besides nDCG and recall on the slice, it counts the relevant cold items found in the top k
+    (`cold_hits`) and those of them that the classic model's own cold ranking misses
+    (`cold_hits_beyond_classic`). `zero_interaction_hits` counts hits on items with no training
+    interaction at all, which collaborative filtering cannot rank.
     """
     k = outputs.k
     names = (f"cold_ndcg@{k}", f"cold_recall@{k}", "cold_hits", "cold_hits_beyond_classic", "zero_interaction_hits")
@@ -201,10 +201,10 @@ class RecommendDomain(Domain):
         rows = np.flatnonzero(np.diff(truth_all.indptr) > 0)
         history, truth = history_all[rows], truth_all[rows]
         # NOTE: this assumes the models for the test split were refitted on train + validation (the
-        # default `refit: true`); with refit off, test-time counts overstate what the models saw.
+        # default `refit: true`). With refit off, test-time counts overstate what the models saw.
         item_counts = np.asarray(history_all.sum(axis=0)).ravel()
         classic = models["classic"].score(history).astype(np.float64)
-        classic[:, item_counts == 0] = np.nan  # collaborative filtering has no signal on items nobody interacted with
+        classic[:, item_counts == 0] = np.nan  # collaborative filtering has no signal on items without interactions
         return RankingOutputs(
             deep=models["deep"].score(history),
             classic=classic,

@@ -1,4 +1,4 @@
-"""Answer one recommendation request from a loaded artifact, with the reason for each item."""
+"""Recommendations for one request from a loaded artifact, with the reason for each item."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ Scorer = Callable[[np.ndarray], float]
 def mix(alpha, deep: np.ndarray, classic: np.ndarray) -> np.ndarray:
     """Return alpha * deep + (1 - alpha) * classic, letting one side decide alone where the other has no output.
 
-    A NaN on one side (for example the collaborative score of an item nobody interacted with in
+    A NaN on one side (for example the collaborative score of an item with no interaction in
     training) means that model has no signal there, so the other side's value is used as it is.
     Where both are NaN (excluded candidates) the result stays NaN.
     """

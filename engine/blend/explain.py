@@ -1,4 +1,4 @@
-"""Which side drove a blended decision."""
+"""Attribution of a blended decision to its deep and classic sides."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 __all__ = ["attribute", "DRIVER_SHARE"]
 
-# A side whose share of the absolute contribution reaches this value is named the driver; below it
-# on both sides, the decision is attributed to both.
+# A side whose share of the absolute contribution reaches this value is named the driver. When
+# neither side reaches it, the decision is attributed to both.
 DRIVER_SHARE = 0.6
 
 
