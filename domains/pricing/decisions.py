@@ -29,8 +29,8 @@ def blended_demand(models: dict, blender, row: pd.DataFrame, embeddings: pd.Data
     """Return (demand_fn, parts_fn): expected units at prices, and each side's log1p demand at prices.
 
     The row is repeated at each candidate price with its log price recomputed; every other feature
-    (recent demand, calendar, promotions) stays at the row's values, so the curve answers "what if
-    this series had been priced at p in its latest week".
+    (recent demand, calendar, promotions) stays at the row's values, so the curve estimates demand had this
+    series been priced at p in its latest week.
     """
     alpha = float(np.asarray(blender.alpha({"log_product_weeks": np.array([log_weeks])})).reshape(-1)[0])
     product_ids = row["product_id"].astype(str).tolist()
