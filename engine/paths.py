@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_DIR_ENV", "CACHE_DIR_ENV", "resolve_data_dir", "require_dataset", "default_cache_dir"]
+__all__ = ["DATA_DIR_ENV", "CACHE_DIR_ENV", "resolve_data_dir", "require_dataset", "default_cache_dir", "read_csv_file"]
 
 DATA_DIR_ENV = "DECISION_ENGINE_DATA_DIR"
 CACHE_DIR_ENV = "DECISION_ENGINE_CACHE_DIR"
@@ -43,3 +43,15 @@ def default_cache_dir() -> Path:
     """Return $DECISION_ENGINE_CACHE_DIR, else ~/.cache/decision-engine."""
     value = os.environ.get(CACHE_DIR_ENV)
     return Path(value).expanduser() if value else Path.home() / ".cache" / "decision-engine"
+
+
+def read_csv_file(path: str | Path, what: str, **options):
+    """Read a CSV file with pandas, turning an empty or unparseable file into a ValueError that names it."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError as error:
+        raise ValueError(f"{what} file {str(path)!r} is empty; it needs a header row and at least one data row") from error
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{what} file {str(path)!r} is not a valid CSV file ({error}); save it as comma-separated UTF-8") from error

@@ -187,3 +187,23 @@ def test_online_retail_interactions_counts():
     assert data.drops.dropped["repeated product within an invoice"] == 4_824
     assert data.drops.rows_out == len(data.interactions)
     assert data.items.set_index("item_id").loc["85123A", "text"] == "WHITE HANGING HEART T-LIGHT HOLDER"
+
+
+def test_csv_adapter_empty_file_error(tmp_path):
+    events_path = tmp_path / "events.csv"
+    items_path = tmp_path / "items.csv"
+    events_path.write_text("")
+    items_path.write_text("item_id,text\ni1,red mug\n")
+
+    with pytest.raises(ValueError, match="events.csv' is empty"):
+        load_interactions_csv(events_path, items_path)
+
+
+def test_csv_adapter_nan_rating_error(tmp_path):
+    events_path = tmp_path / "events.csv"
+    items_path = tmp_path / "items.csv"
+    events_path.write_text("user_id,item_id,timestamp,rating\nu1,i1,2011-01-01,5\nu2,i1,2011-01-02,\n")
+    items_path.write_text("item_id,text\ni1,red mug\n")
+
+    with pytest.raises(ValueError, match=r"missing rating on 1 rows.*'u2'"):
+        load_interactions_csv(events_path, items_path)

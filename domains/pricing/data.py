@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.drops import DropReport
+from engine.paths import read_csv_file
 
 logger = logging.getLogger(__name__)
 
@@ -222,8 +223,8 @@ def load_sales_csv(sales_path: str | Path, products_path: str | Path, *, min_wee
     for path in (sales_path, products_path):
         if not path.is_file():
             raise FileNotFoundError(f"pricing CSV file {str(path)!r} not found; check params.sales_path and params.products_path")
-    lines = pd.read_csv(sales_path, dtype={"product_id": str, "segment": str})
-    products = pd.read_csv(products_path, dtype={"product_id": str, "text": str})
+    lines = read_csv_file(sales_path, "sales", dtype={"product_id": str, "segment": str})
+    products = read_csv_file(products_path, "products", dtype={"product_id": str, "text": str})
     missing = [column for column in ("product_id", "text") if column not in products.columns]
     if missing:
         raise ValueError(f"products file {str(products_path)!r} is missing column(s) {missing}; expected product_id and text")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from domains.sources import online_retail
 from engine.drops import DropReport
+from engine.paths import read_csv_file
 
 logger = logging.getLogger(__name__)
 
@@ -233,8 +234,8 @@ def load_interactions_csv(interactions_path: Path | str, items_path: Path | str)
             raise FileNotFoundError(f"CSV file {str(path)!r} not found; check the path")
 
     id_dtypes = {"user_id": str, "item_id": str}
-    interactions = pd.read_csv(interactions_path, dtype=id_dtypes)
-    items = pd.read_csv(items_path, dtype={"item_id": str}, keep_default_na=False, na_values=[])
+    interactions = read_csv_file(interactions_path, "interactions", dtype=id_dtypes)
+    items = read_csv_file(items_path, "items", dtype={"item_id": str}, keep_default_na=False, na_values=[])
     drops = DropReport(source=interactions_path.name, rows_in=len(interactions))
     return RecData(name=interactions_path.stem, interactions=interactions, items=items, drops=drops)
 
