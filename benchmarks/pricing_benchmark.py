@@ -57,7 +57,8 @@ def main() -> None:
         started = time.perf_counter()
         result = run(config)
         results[dataset] = {"test": result.rows, "selected": result.selected, "selection": result.extra["selection"],
-                            "data": result.extra["data"], "timings_s": result.timings_s, "wall_s": time.perf_counter() - started,
+                            "data": result.extra["data"], "timings_s": result.timings_s,
+                            "blenders": json.loads((result.artifact / "blenders.json").read_text())["blenders"], "wall_s": time.perf_counter() - started,
                             "artifact": str(result.artifact)}
         for name, metrics in result.rows.items():
             rows[f"{dataset} / {name}"] = {"wape": metrics["wape"], "mae": metrics["mae"], "bias": metrics["bias"], "rows": metrics["rows"]}

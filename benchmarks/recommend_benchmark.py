@@ -96,6 +96,7 @@ def main() -> None:
         "test": table,
         "selected": result.selected,
         "selection": result.extra["selection"],
+        "blenders": json.loads((result.artifact / "blenders.json").read_text())["blenders"],
         "data": result.extra["data"],
         "timings_s": {**result.timings_s, "job_wall": job_seconds, "implicit ALS fit": fit_seconds},
         "driver_peak_rss_mb": peak_rss_mb,

@@ -54,9 +54,14 @@ def _parse_fields(fields: list[str]) -> dict:
     request = {}
     for field in fields:
         if "=" not in field:
-            raise SystemExit(f"error: request field {field!r} must look like KEY=VALUE, for example user_id=12347")
+            raise ValueError(f"request field {field!r} must look like KEY=VALUE, for example user_id=12347")
         key, raw = field.split("=", 1)
-        value = yaml.safe_load(raw)
+        if key in request:
+            raise ValueError(f"request field {key!r} is given twice; give each field once")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ValueError(f"request field {key!r} has a value that does not parse: {raw!r} ({error.problem})") from error
         request[key] = raw if key.endswith("_id") else value
     return request
 
@@ -110,6 +115,9 @@ def _command_evaluate(args) -> int:
 
     bundle = load_artifact(args.artifact)
     domain, config = bundle.domain, bundle.config
+    if args.split == "valid" and config.refit:
+        print("warning: this artifact's models were refitted on train + validation, so validation scores are in-sample",
+              file=sys.stderr)
     data = domain.load(resolve_data_dir(args.data_dir or config.data_dir))
     if data.fingerprint() != bundle.manifest["data_fingerprint"]:
         raise ArtifactError(
@@ -128,8 +136,10 @@ def _command_evaluate(args) -> int:
 def _command_query(args) -> int:
     from engine.artifacts import load_artifact
 
+    request = _parse_fields(args.fields)
     bundle = load_artifact(args.artifact)
-    decision = bundle.domain.decide(bundle, _parse_fields(args.fields))
+    print(f"artifact: {bundle.path}", file=sys.stderr)
+    decision = bundle.domain.decide(bundle, request)
     if args.json:
         print(json.dumps(decision, indent=2, default=str))
     else:
@@ -157,8 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     from engine.artifacts import ArtifactError
     from engine.config import ConfigError
 
+    from ray.exceptions import RayTaskError
+
     try:
         return handlers[args.command](args)
+    except RayTaskError as error:
+        cause = getattr(error, "cause", None) or error
+        print(f"error: a Ray task failed: {type(cause).__name__}: {cause}", file=sys.stderr)
+        return 2
     except (ConfigError, ArtifactError, FileNotFoundError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)

@@ -12,11 +12,29 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["RayConfig", "BlendConfig", "RunConfig", "load_config", "apply_overrides", "ConfigError"]
+__all__ = ["RayConfig", "BlendConfig", "RunConfig", "load_config", "apply_overrides", "ConfigError", "describe_validation_error"]
 
 
 class ConfigError(ValueError):
     """A configuration file or override is invalid."""
+
+
+def describe_validation_error(error: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    """Return one line per invalid value, with its dotted key; unknown keys list the valid ones."""
+    lines = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"]]
+        key = ".".join([prefix, *location] if prefix else location)
+        if item["type"] == "extra_forbidden":
+            parent = model
+            for part in location[:-1]:
+                field = parent.model_fields.get(part) if isinstance(parent, type) and issubclass(parent, BaseModel) else None
+                parent = field.annotation if field is not None else None
+            valid = sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+            lines.append(f"{key}: unknown key" + (f"; valid keys here: {', '.join(valid)}" if valid else ""))
+        else:
+            lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
 
 
 class _Strict(BaseModel):
@@ -106,4 +124,5 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         return RunConfig.model_validate(tree)
     except ValidationError as error:
-        raise ConfigError(f"invalid configuration{f' in {path}' if path else ''}:\n{error}") from error
+        source = f"{path} with overrides {overrides}" if path and overrides else (path or f"overrides {overrides or []}")
+        raise ConfigError(f"invalid configuration ({source}):\n{describe_validation_error(error, RunConfig)}") from error

@@ -57,6 +57,16 @@ def get_domain_class(name: str) -> type[Domain]:
 
 
 def create_domain(name: str, params: dict | None = None) -> Domain:
-    """Build the domain `name`, validating `params` with its config model."""
+    """Build the domain `name`, validating `params` with its config model (ConfigError when invalid)."""
+    from pydantic import ValidationError
+
+    from engine.config import ConfigError, describe_validation_error
+
     domain_class = get_domain_class(name)
-    return domain_class(domain_class.Config.model_validate(params or {}))
+    try:
+        config = domain_class.Config.model_validate(params or {})
+    except ValidationError as error:
+        raise ConfigError(
+            f"invalid params for domain {name!r}:\n{describe_validation_error(error, domain_class.Config, 'params')}"
+        ) from error
+    return domain_class(config)

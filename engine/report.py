@@ -79,13 +79,13 @@ def _plot_segments(folder: Path, domain: Domain, segments: dict, metric: str) ->
     models = list(next(iter(segments.values())).keys())
     positions = np.arange(len(labels))
     width = 0.8 / len(models)
-    figure, axis = plt.subplots(figsize=(max(6, 1.4 * len(labels)), 4))
+    figure, axis = plt.subplots(figsize=(max(8, 1.4 * len(labels) + 3), 4))
     for index, model in enumerate(models):
         axis.bar(positions + index * width, [segments[label][model].get(metric, np.nan) for label in labels], width, label=model)
     axis.set_xticks(positions + width * (len(models) - 1) / 2, labels, rotation=20, ha="right")
     axis.set_ylabel(metric)
     axis.set_title(f"{domain.name}: {metric} per segment (test)")
-    axis.legend(fontsize="small")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     name = "segments.png"
     figure.savefig(folder / name, dpi=110)

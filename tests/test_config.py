@@ -50,7 +50,7 @@ def test_missing_domain_is_rejected(tmp_path):
 
 
 def test_unknown_domain_param_is_rejected_by_name():
-    with pytest.raises(pydantic.ValidationError, match="holdout_dayz"):
+    with pytest.raises(ConfigError, match="params.holdout_dayz: unknown key; valid keys here: .*holdout_days"):
         create_domain("recommend", {"holdout_dayz": 3})
 
 
@@ -101,7 +101,7 @@ def test_overrides_apply_on_top_of_file(tmp_path):
     [
         ("params.k", "must look like key.subkey=value"),
         ("=5", "empty key"),
-        ("seed.value=2", "'seed' holds 1, not a section"),
+        ("seed.value=2", "'seed' is the value 1, not a section"),
     ],
 )
 def test_malformed_override_is_rejected(override, message):

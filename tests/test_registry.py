@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from engine import registry
+from engine.config import ConfigError
 from engine.protocol import Domain, TargetKind
 
 PRICING_PLUGIN = Path(__file__).resolve().parents[1] / "domains" / "pricing" / "plugin.py"
@@ -124,7 +125,7 @@ def test_registered_domain_is_created_with_config(clean_registry):
 def test_registered_domain_rejects_unknown_param(clean_registry):
     registry.register("toy", ToyDomain)
 
-    with pytest.raises(pydantic.ValidationError, match="scael"):
+    with pytest.raises(ConfigError, match="params.scael: unknown key"):
         registry.create_domain("toy", {"scael": 2.0})
 
 

@@ -19,6 +19,9 @@ class RequestError(ValueError):
     """A pricing request is malformed or names a product or segment the model does not know."""
 
 
+REQUEST_FIELDS = frozenset({"product_id", "segment", "objective", "unit_cost", "guardrails"})
+
+
 def latest_rows(panel: pd.DataFrame) -> pd.DataFrame:
     """Return the most recent row of each series (product, or product x segment)."""
     keys = series_keys(panel)
@@ -60,8 +63,11 @@ def decide_price(models: dict, blender, row: pd.DataFrame, embeddings: pd.DataFr
     decision = optimize_price(demand, current_price, guardrails, unit_cost=unit_cost, objective=objective,
                               n_observations=int(n_weeks), min_observations=min_weeks)
     deep, classic, alpha = parts(np.array([decision.price]))
-    recent = float(row["rolling_log_demand"].iloc[0]) if pd.notna(row["rolling_log_demand"].iloc[0]) else float(classic[0])
-    reason = attribute(float(deep[0]), float(classic[0]), alpha, reference=recent)
+    # Each side's pull is measured from the series' recent demand; without history, from the midpoint
+    # of the two forecasts, so the side with the larger weight is named the driver.
+    recent = row["rolling_log_demand"].iloc[0]
+    reference = float(recent) if pd.notna(recent) else 0.5 * (float(deep[0]) + float(classic[0]))
+    reason = attribute(float(deep[0]), float(classic[0]), alpha, reference=reference)
     return decision, reason
 
 
@@ -88,8 +94,11 @@ def price_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
     """Return the price decision for {"product_id": ..., ["segment", "objective", "unit_cost", "guardrails"]}."""
     if not isinstance(request, dict):
         raise RequestError(f"a request must be a JSON object; got {type(request).__name__}")
+    unknown = sorted(set(request) - REQUEST_FIELDS)
+    if unknown:
+        raise RequestError(f"unknown request field(s) {unknown}; valid fields: {sorted(REQUEST_FIELDS)}")
     if "product_id" not in request:
-        raise RequestError("the request needs `product_id`, for example {\"product_id\": \"85123A\"}")
+        raise RequestError("the request needs `product_id`, for example product_id=85123A")
     config = bundle.domain.config
     state = bundle.state
     product_id = str(request["product_id"])
@@ -97,6 +106,8 @@ def price_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
     rows = latest[latest["product_id"].astype(str) == product_id]
     if rows.empty:
         raise RequestError(f"product_id {product_id!r} has no sales in the training data; price it by hand or retrain with its sales")
+    if "segment" not in latest.columns and request.get("segment") is not None:
+        raise RequestError("this model prices per product, not per segment: remove `segment` from the request")
     if "segment" in latest.columns:
         if "segment" not in request:
             raise RequestError(f"this model prices per segment: add `segment`, one of {sorted(rows['segment'].astype(str))[:10]}")

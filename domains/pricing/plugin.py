@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["PricingConfig", "PricingData", "PricingDomain"]
 
-HISTORY_BUCKETS = ((0, 7, "history <8 weeks"), (8, 25, "history 8-25 weeks"), (26, np.inf, "history >25 weeks"))
+# Labels sort in bucket order, because reports list segments sorted by label.
+HISTORY_BUCKETS = ((0, 7, "history 0-7 weeks"), (8, 25, "history 8-25 weeks"), (26, np.inf, "history 26+ weeks"))
 DATASET_DEFAULTS = {
     "online-retail": {"valid_weeks": 8, "test_weeks": 8, "extra_features": []},
     "orange-juice": {"valid_weeks": 20, "test_weeks": 20, "extra_features": ["deal", "feat"]},

@@ -13,6 +13,7 @@ from engine.protocol import TargetKind
 __all__ = ["RequestError", "recommend_for_request"]
 
 MAX_K = 1000
+REQUEST_FIELDS = frozenset({"user_id", "history", "k", "exclude_seen"})
 
 
 class RequestError(ValueError):
@@ -35,7 +36,7 @@ def _history_row(state: dict, request: dict[str, Any]) -> tuple[sp.csr_matrix, s
         return row, "request history"
 
     if "user_id" not in request:
-        raise RequestError("the request needs `user_id` (a known user) or `history` (a list of item ids for a new user)")
+        raise RequestError("the request needs `user_id` (a known user) or `history` (a list of item ids for a new user), for example user_id=12748")
     user_id = str(request["user_id"])
     position = index.users.get_indexer([user_id])[0]
     if position < 0:
@@ -60,6 +61,11 @@ def recommend_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(request, dict):
         raise RequestError(f"a request must be a JSON object; got {type(request).__name__}")
+    unknown = sorted(set(request) - REQUEST_FIELDS)
+    if unknown:
+        raise RequestError(f"unknown request field(s) {unknown}; valid fields: {sorted(REQUEST_FIELDS)}")
+    if request.get("user_id") is not None and request.get("history") is not None:
+        raise RequestError("send either `user_id` (a known user) or `history` (item ids of a new user), not both")
     k = request.get("k", bundle.domain.config.k)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise RequestError(f"`k` must be an integer between 1 and {MAX_K}; got {k!r}")
