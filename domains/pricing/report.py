@@ -31,7 +31,10 @@ def price_decisions(domain, models: dict, blender, data, embeddings: np.ndarray)
     embedding_frame = domain._embedding_frame(data, embeddings)
 
     records = []
-    for _, series in latest.iterrows():
+    logger.info("pricing %d series for the report", len(latest))
+    for number, (_, series) in enumerate(latest.iterrows(), start=1):
+        if number % 25 == 0:
+            logger.info("priced %d of %d series", number, len(latest))
         row = series.to_frame().T.infer_objects()
         product_id = str(series["product_id"])
         n_weeks = int(weeks.get(product_id, 0))
