@@ -111,7 +111,11 @@ def write_report(
     lines += ["", "## Test results", "", format_table(metrics["test"], markdown=True), ""]
     lines += ["## Blenders", ""]
     for name, blender in blenders.items():
-        lines.append(f"- {name}: `{blender.to_dict() if blender.kind == 'context' else {'alpha': blender.alpha_}}`")
+        if blender.kind == "context":
+            weights = ", ".join(f"{feature} {weight:+.3f}" for feature, weight in blender.weights_.items())
+            lines.append(f"- {name}: alpha = sigmoid({blender.bias_:+.3f} + standardized features x weights: {weights})")
+        else:
+            lines.append(f"- {name}: alpha = {blender.alpha_:.2f}")
     selection = metrics["selection"]
     lines += ["", f"Selected for serving: **{selection['selected']}** (validation {metric}: "
               + ", ".join(f"{name} {value:.4f}" for name, value in selection["validation"].items()) + ").", ""]

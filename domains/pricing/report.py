@@ -56,7 +56,7 @@ def price_decisions(domain, models: dict, blender, data, embeddings: np.ndarray)
             "revenue_new": decision.expected_revenue,
             "revenue_impact": decision.expected_revenue - decision.current_price * units_now,
             "elasticity": decision.elasticity,
-            "bound_by": decision.binding_constraint or "",
+            "bound_by": decision.binding_constraint or "none",
             "fallback": decision.fallback,
             "driver": reason["driver"],
         })
