@@ -13,7 +13,15 @@ from engine.protocol import Domain, Outputs
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["format_table", "write_report"]
+__all__ = ["bucket_labels", "format_table", "write_report"]
+
+
+def bucket_labels(values: np.ndarray, buckets: tuple[tuple[float, float, str], ...]) -> np.ndarray:
+    """Return the label of the (low, high, label) bucket, bounds inclusive, that each value falls in."""
+    labels = np.empty(np.shape(values)[0], dtype=object)
+    for low, high, label in buckets:
+        labels[(values >= low) & (values <= high)] = label
+    return labels
 
 
 def _format_value(value: Any) -> str:

@@ -31,9 +31,9 @@ def latest_rows(panel: pd.DataFrame) -> pd.DataFrame:
 def blended_demand(models: dict, blender, row: pd.DataFrame, embeddings: pd.DataFrame, log_weeks: float):
     """Return (demand_fn, parts_fn): expected units at prices, and each side's log1p demand at prices.
 
-    The row is repeated at each candidate price with its log price recomputed; every other feature
-    (recent demand, calendar, promotions) stays at the row's values, so the curve estimates demand had this
-    series been priced at p in its latest week.
+    The row is repeated at each candidate price with its log price recomputed. Every other feature
+    (recent demand, calendar, promotions) keeps the row's value, so the curve estimates the demand
+    of this series at price p in its latest week.
     """
     alpha = float(np.asarray(blender.alpha({"log_product_weeks": np.array([log_weeks])})).reshape(-1)[0])
     product_ids = row["product_id"].astype(str).tolist()
@@ -56,19 +56,24 @@ def blended_demand(models: dict, blender, row: pd.DataFrame, embeddings: pd.Data
 
 
 def decide_price(models: dict, blender, row: pd.DataFrame, embeddings: pd.DataFrame, n_weeks: int, guardrails: Guardrails,
-                 *, objective: str, unit_cost: float | None, min_weeks: int) -> tuple[PriceDecision, dict]:
-    """Optimize one series' price; return the decision and the deep/classic attribution at that price."""
+                 *, objective: str, unit_cost: float | None, min_weeks: int) -> tuple[PriceDecision, dict, float]:
+    """Optimize one series' price.
+
+    Returns the decision, the deep/classic attribution at the chosen price and the expected units at
+    the current price.
+    """
     demand, parts = blended_demand(models, blender, row, embeddings, float(np.log1p(n_weeks)))
     current_price = float(row["price"].iloc[0])
     decision = optimize_price(demand, current_price, guardrails, unit_cost=unit_cost, objective=objective,
                               n_observations=int(n_weeks), min_observations=min_weeks)
     deep, classic, alpha = parts(np.array([decision.price]))
-    # Each side's pull is measured from the series' recent demand; without history, from the midpoint
-    # of the two forecasts, so the side with the larger weight is named the driver.
+    # Each side's pull is measured from the series' recent demand. A series without history uses the
+    # midpoint of the two forecasts instead, so the side with the larger weight is named the driver.
     recent = row["rolling_log_demand"].iloc[0]
     reference = float(recent) if pd.notna(recent) else 0.5 * (float(deep[0]) + float(classic[0]))
     reason = attribute(float(deep[0]), float(classic[0]), alpha, reference=reference)
-    return decision, reason
+    units_at_current = float(demand(np.array([current_price]))[0])
+    return decision, reason, units_at_current
 
 
 def _decision_dict(decision: PriceDecision, current_demand: float) -> dict[str, Any]:
@@ -130,9 +135,9 @@ def price_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
 
     row = rows.head(1)
     n_weeks = int(state["weeks"].get(product_id, 0))
-    decision, reason = decide_price(bundle.models, bundle.blender, row, state["embeddings"], n_weeks, guardrails,
-                                    objective=objective, unit_cost=unit_cost, min_weeks=config.min_weeks)
-    demand, _ = blended_demand(bundle.models, bundle.blender, row, state["embeddings"], float(np.log1p(n_weeks)))
+    decision, reason, units_at_current = decide_price(bundle.models, bundle.blender, row, state["embeddings"], n_weeks,
+                                                      guardrails, objective=objective, unit_cost=unit_cost,
+                                                      min_weeks=config.min_weeks)
     text = state["products"].set_index("product_id")["text"].get(product_id, "")
     return {
         "product_id": product_id,
@@ -140,7 +145,7 @@ def price_for_request(bundle, request: dict[str, Any]) -> dict[str, Any]:
         "text": str(text),
         "weeks_of_history": n_weeks,
         "latest_week": str(pd.Timestamp(row["period"].iloc[0]).date()),
-        **_decision_dict(decision, float(demand(np.array([decision.current_price]))[0])),
+        **_decision_dict(decision, units_at_current),
         "blend": {key: round(value, 4) if isinstance(value, float) else value for key, value in reason.items()},
         "blender": bundle.selected,
     }

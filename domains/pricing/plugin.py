@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from engine.metrics.regression import regression_metrics
 from engine.paths import require_dataset
 from engine.protocol import Domain, DomainData, Outputs, TargetKind
+from engine.report import bucket_labels
 
 from domains.pricing.optimizer import Guardrails
 
@@ -106,13 +107,6 @@ class DemandOutputs(Outputs):
     naive: np.ndarray | None = None
 
 
-def _history_labels(weeks: np.ndarray) -> np.ndarray:
-    labels = np.empty(weeks.shape[0], dtype=object)
-    for low, high, label in HISTORY_BUCKETS:
-        labels[(weeks >= low) & (weeks <= high)] = label
-    return labels
-
-
 class PricingDomain(Domain):
     """Price per product that maximizes expected revenue or profit, within guardrails."""
 
@@ -180,7 +174,7 @@ class PricingDomain(Domain):
             classic=np.clip(np.expm1(classic_log), 0.0, None),
             truth=frame["quantity"].to_numpy(dtype=float),
             context={"log_product_weeks": np.log1p(weeks)},
-            segments={"product history": _history_labels(weeks)},
+            segments={"product history": bucket_labels(weeks, HISTORY_BUCKETS)},
             naive=np.expm1(naive_log.to_numpy(dtype=float)),
         )
 

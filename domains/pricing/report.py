@@ -38,10 +38,8 @@ def price_decisions(domain, models: dict, blender, data, embeddings: np.ndarray)
         row = series.to_frame().T.infer_objects()
         product_id = str(series["product_id"])
         n_weeks = int(weeks.get(product_id, 0))
-        decision, reason = decide_price(models, blender, row, embedding_frame, n_weeks, config.guardrails,
-                                        objective=config.objective, unit_cost=None, min_weeks=config.min_weeks)
-        demand, _ = blended_demand(models, blender, row, embedding_frame, float(np.log1p(n_weeks)))
-        units_now = float(demand(np.array([decision.current_price]))[0])
+        decision, reason, units_now = decide_price(models, blender, row, embedding_frame, n_weeks, config.guardrails,
+                                                   objective=config.objective, unit_cost=None, min_weeks=config.min_weeks)
         records.append({
             "product_id": product_id,
             **({"segment": str(series["segment"])} if "segment" in latest.columns else {}),

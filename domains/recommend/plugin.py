@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from engine.metrics.ranking import catalog_coverage, per_user_ranking_metrics, ranking_metrics, top_k
 from engine.paths import require_dataset
 from engine.protocol import Domain, DomainData, Outputs, TargetKind
+from engine.report import bucket_labels
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +95,6 @@ class RankingOutputs(Outputs):
     cold_threshold: int = 5
     k: int = 10
     user_ids: list = field(default_factory=list)
-
-
-def _activity_labels(history_lengths: np.ndarray) -> np.ndarray:
-    labels = np.empty(history_lengths.shape[0], dtype=object)
-    for low, high, label in ACTIVITY_BUCKETS:
-        labels[(history_lengths >= low) & (history_lengths <= high)] = label
-    return labels
 
 
 def _ranking_context(history: sp.csr_matrix, item_counts: np.ndarray) -> dict[str, np.ndarray]:
@@ -211,7 +205,7 @@ class RecommendDomain(Domain):
             truth=truth,
             exclude=history,
             context=_ranking_context(history, item_counts),
-            segments={"user activity": _activity_labels(np.diff(history.indptr))},
+            segments={"user activity": bucket_labels(np.diff(history.indptr), ACTIVITY_BUCKETS)},
             item_train_counts=item_counts,
             cold_threshold=self.config.cold_threshold,
             k=self.config.k,
