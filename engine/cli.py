@@ -3,7 +3,7 @@
 Commands:
   run       the main job: prepare data, encode, fit, blend, evaluate, save, report
   evaluate  score an existing artifact on a split of its data
-  query     answer one request from an artifact, for example the top-k items for a user
+  query     return the decision for one request from an artifact, such as a user's top-k items
   domains   list the installed domain plug-ins
 """
 
@@ -80,8 +80,8 @@ def _print_decision(decision: dict) -> None:
         for index, item in enumerate(items):
             for name, nested in item.items():
                 if isinstance(nested, list) and nested and isinstance(nested[0], dict):
-                    shown = "; ".join(" ".join(str(value) for value in entry.values()) for entry in nested)
-                    print(f"  {index + 1}. {name}: {shown}")
+                    entries = "; ".join(" ".join(str(value) for value in entry.values()) for entry in nested)
+                    print(f"  {index + 1}. {name}: {entries}")
 
 
 def _command_run(args) -> int:

@@ -45,13 +45,13 @@ def default_cache_dir() -> Path:
     return Path(value).expanduser() if value else Path.home() / ".cache" / "decision-engine"
 
 
-def read_csv_file(path: str | Path, what: str, **options):
-    """Read a CSV file with pandas, turning an empty or unparseable file into a ValueError that names it."""
+def read_csv_file(path: str | Path, role: str, **options):
+    """Read a CSV file with pandas; an empty or unparseable file raises ValueError naming it and its `role`."""
     import pandas as pd
 
     try:
         return pd.read_csv(path, **options)
     except pd.errors.EmptyDataError as error:
-        raise ValueError(f"{what} file {str(path)!r} is empty; it needs a header row and at least one data row") from error
+        raise ValueError(f"{role} file {str(path)!r} is empty; it needs a header row and at least one data row") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"{what} file {str(path)!r} is not a valid CSV file ({error}); save it as comma-separated UTF-8") from error
+        raise ValueError(f"{role} file {str(path)!r} is not a valid CSV file ({error}); save it as comma-separated UTF-8") from error

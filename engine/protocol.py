@@ -72,9 +72,10 @@ class DomainData(ABC):
 class Outputs:
     """Aligned outputs of the deep and the classic model on one split, in natural units.
 
-    For rankings `deep` and `classic` are arrays of shape (n_users, n_items); `exclude` marks the
-    candidates that may not be recommended (items seen in training) and `truth` is a binary relevance
-    matrix of the same shape. For probabilities and quantities they are arrays of shape (n_rows,)
+    For rankings `deep` and `classic` are arrays of shape (n_users, n_items). There `exclude` marks
+    the candidates that may not be recommended (items seen in training), and `truth` is a binary
+    relevance matrix of the same shape. A NaN in `deep` or `classic` means that model has no output
+    for that entry. For probabilities and quantities they are arrays of shape (n_rows,)
     and `truth` holds the observed values. `context` maps a feature name to an array broadcastable
     to the outputs' shape, for the context-dependent blender.
     """

@@ -289,7 +289,7 @@ def test_attribute_uses_reference():
     assert reason["driver"] == "deep"
 
 
-def test_mix_lets_one_side_decide_where_other_has_no_output():
+def test_mix_with_one_side_missing():
     from engine.blend import mix
 
     deep = np.array([[1.0, 2.0, np.nan, np.nan]])
@@ -302,7 +302,7 @@ def test_mix_lets_one_side_decide_where_other_has_no_output():
     assert np.isnan(blended[0, 3])
 
 
-def test_attribute_names_deep_when_classic_has_no_output():
+def test_attribute_with_classic_missing():
     reason = attribute(1.5, float("nan"), 0.3)
 
     assert reason["driver"] == "deep"

@@ -113,7 +113,7 @@ def _within_estimate(data: pd.DataFrame, frame: pd.DataFrame, group_column: str,
 
     The slope equals the dummy-variable OLS slope. The standard error is rescaled from the
     demeaned regression's n - k residual degrees of freedom to the n - k - G of the model with
-    G group intercepts, and the interval uses Student's t with those degrees of freedom.
+    G group intercepts. The interval uses Student's t with n - k - G degrees of freedom.
     """
     import statsmodels.api as sm
     from scipy import stats

@@ -162,8 +162,8 @@ def build_features(
     period = pd.to_datetime(frame["period"])
     features["week_of_year"] = period.dt.isocalendar().week.astype(float).to_numpy()
     features["month"] = period.dt.month.astype(float)
-    # Position in the year on a circle: bounded, so models that extrapolate linearly stay sane in weeks
-    # of the year that training never saw (one year of Online Retail data covers each week at most once).
+    # Position in the year on a circle, which is bounded. Linear parts of a model then cannot extrapolate
+    # far in weeks of the year that training never saw, as happens with one year of Online Retail data.
     angle = 2 * np.pi * features["week_of_year"] / 52.0
     features["week_sin"] = np.sin(angle)
     features["week_cos"] = np.cos(angle)

@@ -2,7 +2,7 @@
 
 Run from the repository root: `python tests/data/make_retail_slice.py`. It writes
 retail_slice_interactions.csv.gz (user_id, item_id, timestamp, weight) and retail_slice_items.csv
-(item_id, text). The slice holds the purchase events from 2011-09-01 on of 300 customers, drawn with
+(item_id, text). The slice contains the purchase events from 2011-09-01 on of 300 customers, drawn with
 a fixed seed among those with at least 5 such events. It keeps only the 400 products these customers
 bought most often in that period, which leaves 10,594 events of 298 customers.
 """
